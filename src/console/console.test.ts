@@ -1,0 +1,206 @@
+import { afterEach, beforeEach, expect, it } from "vitest";
+import type { Bridge } from "../bridge.ts";
+import { describeEachDatabase, type TestDatabase } from "../../test/support/databases.ts";
+import { cartBody, createTestBridge, createTestStore, drain, postSession, simulate, type TestStore } from "../../test/support/bridge.ts";
+import { StoreEndpoint } from "../../test/support/store-endpoint.ts";
+import { ConsoleClient } from "../../test/console/client.ts";
+import { consoleDb, hashPassword, OperatorPasswordError, setOperatorPassword, verifyPassword } from "./auth.ts";
+import { consoleRoutes } from "./routes.tsx";
+
+const password = "correct horse battery";
+
+it("hashes with scrypt and checks in both directions", async () => {
+  const hash = await hashPassword(password);
+  expect(hash).toMatch(/^scrypt\$32768\$8\$1\$/);
+  expect(await verifyPassword(password, hash)).toBe(true);
+  expect(await verifyPassword("correct horse batterz", hash)).toBe(false);
+  expect(await verifyPassword(password, "plain$text")).toBe(false);
+});
+
+describeEachDatabase("console routes", (makeDb) => {
+  let db: TestDatabase;
+  let bridge: Bridge;
+  let store: TestStore;
+  let endpoint: StoreEndpoint;
+  let client: ConsoleClient;
+
+  beforeEach(async () => {
+    db = await makeDb();
+    bridge = await createTestBridge({
+      databaseUrl: db.url,
+      config: { OUTBOX_MAX_ATTEMPTS: "2", OUTBOX_BASE_DELAY_MS: "0", OUTBOX_MAX_DELAY_MS: "0" },
+      mounts: (deps) => [{ path: "/dashboard", app: consoleRoutes(deps) }],
+    });
+    endpoint = await new StoreEndpoint("whsec_placeholder").start();
+    store = await createTestStore(bridge, endpoint.url);
+    endpoint.setSecret(store.signingSecret);
+    client = new ConsoleClient(bridge.app);
+  });
+  afterEach(async () => {
+    await bridge.close();
+    await endpoint.stop();
+    await db.drop();
+  });
+
+  it("refuses every page without a login", async () => {
+    const page = await client.get("/dashboard/sessions");
+    expect(page.status).toBe(303);
+    expect(page.headers.get("location")).toBe("/dashboard/login");
+    const post = await client.post("/dashboard/stores", { name: "x", platform: "custom", _csrf: "x" });
+    expect(post.status).toBe(401);
+    expect(await bridge.deps.db.kysely.selectFrom("stores").select("id").execute()).toHaveLength(1);
+    const huge = await client.post("/dashboard/login", { _csrf: "x", password: "p".repeat(100_000) });
+    expect(huge.status).toBe(413);
+    const login = await client.get("/dashboard/login");
+    expect(await login.text()).toContain("No operator password is set yet");
+  });
+
+  it("signs in with the operator password only, and rejects a forged login form", async () => {
+    await setOperatorPassword(bridge.deps, password);
+    expect((await client.login("wrong password!")).status).toBe(401);
+    expect(client.hasCookie("cb_console")).toBe(false);
+
+    const forged = await new ConsoleClient(bridge.app).post("/dashboard/login", { _csrf: "guess", username: "admin", password });
+    expect(forged.status).toBe(403);
+
+    const ok = await client.login(password);
+    expect(ok.status).toBe(303);
+    expect(ok.headers.get("location")).toBe("/dashboard");
+    const cookie = ok.headers.getSetCookie().find((c) => c.startsWith("cb_console="))!;
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Lax/i);
+    expect(cookie).toMatch(/Path=\/dashboard/);
+    const overview = await client.get("/dashboard");
+    expect(overview.status).toBe(200);
+    expect(overview.headers.get("cache-control")).toBe("no-store");
+    expect(await overview.text()).toContain("Sessions per hour");
+    expect((await client.get("/dashboard/")).headers.get("location")).toBe("/dashboard");
+    expect((await client.get("/dashboard/nope")).status).toBe(404);
+  });
+
+  it("refuses short passwords, and a new password signs out old sessions", async () => {
+    await expect(setOperatorPassword(bridge.deps, "short")).rejects.toBeInstanceOf(OperatorPasswordError);
+    await setOperatorPassword(bridge.deps, password);
+    await client.login(password);
+    expect((await client.get("/dashboard/stores")).status).toBe(200);
+    await setOperatorPassword(bridge.deps, `${password} 2`);
+    expect((await client.get("/dashboard/stores")).status).toBe(303);
+    const rows = await consoleDb(bridge.deps).selectFrom("console_operators").select(["username", "session_epoch"]).execute();
+    expect(rows).toEqual([{ username: "admin", session_epoch: 2 }]);
+  });
+
+  it("rejects a POST with a missing or foreign CSRF token with 403 and changes nothing", async () => {
+    await setOperatorPassword(bridge.deps, password);
+    await client.login(password);
+    const other = new ConsoleClient(bridge.app);
+    await other.login(password);
+    const foreignToken = await other.csrf();
+
+    for (const token of ["", "nonsense", foreignToken]) {
+      const res = await client.post("/dashboard/stores", { _csrf: token, name: "Evil", platform: "custom", "store.custom.endpointUrl": "https://evil.example/hook" });
+      expect(res.status).toBe(403);
+    }
+    expect(await bridge.deps.db.kysely.selectFrom("stores").select("name").execute()).toEqual([{ name: "Test shop" }]);
+
+    const good = await client.post("/dashboard/stores", { _csrf: await client.csrf(), name: "Shop two", platform: "custom", defaultProvider: "sandbox", "store.custom.endpointUrl": "https://shop.example/hook" });
+    expect(good.status).toBe(200);
+    const html = await good.text();
+    expect(html).toMatch(/sk_test_[A-Za-z0-9_-]{20,}/);
+    expect(html).toMatch(/whsec_/);
+  });
+
+  it("creates a store, connects a provider without echoing its credentials, rotates a key", async () => {
+    await setOperatorPassword(bridge.deps, password);
+    await client.login(password);
+    const created = await client.post("/dashboard/stores", { _csrf: await client.csrf(), name: "Shop two", platform: "custom", defaultProvider: "sandbox", "store.custom.endpointUrl": "https://shop.example/hook" });
+    const storeId = /Store id<\/dt><dd class="mono">(st_[0-9a-f]+)/.exec(await created.text())![1]!;
+    const testKey = (await bridge.deps.db.kysely.selectFrom("api_keys").select("key_prefix").where("store_id", "=", storeId).where("livemode", "=", 0).executeTakeFirstOrThrow()).key_prefix;
+
+    const conn = await client.post(`/dashboard/stores/${storeId}/connections`, { _csrf: await client.csrf(), provider: "sandbox", mode: "test", "cred.webhookSecret": "whsec_write_only_value_123" });
+    expect(conn.status).toBe(200);
+    const page = await conn.text();
+    expect(page).toContain(`/v1/webhooks/sandbox/conn_`);
+    expect(page).not.toContain("whsec_write_only_value_123");
+    expect(await (await client.get(`/dashboard/stores/${storeId}`)).text()).not.toContain("whsec_write_only_value_123");
+
+    const rotated = await client.post(`/dashboard/stores/${storeId}/rotate-key`, { _csrf: await client.csrf(), mode: "test" });
+    const newKey = /sk_test_[A-Za-z0-9_-]+/.exec(await rotated.text())![0];
+    expect(newKey.slice(0, 14)).not.toBe(testKey);
+    const keys = await bridge.deps.db.kysely.selectFrom("api_keys").select(["revoked_at"]).where("store_id", "=", storeId).where("livemode", "=", 0).execute();
+    expect(keys.filter((k) => k.revoked_at === null)).toHaveLength(1);
+    expect(keys).toHaveLength(2);
+  });
+
+  it("finds a paid session by order id, tx hash and email and shows its timeline; retries a dead update", async () => {
+    await setOperatorPassword(bridge.deps, password);
+    await client.login(password);
+    endpoint.down = true;
+    const session = await (await postSession(bridge, store.testKey, cartBody({ order: { id: "A-77" } }))).json();
+    const hosted = (await bridge.app.request(`/pay/${session.id}`)).headers.get("location")!;
+    await simulate(bridge, hosted, "paid");
+    await drain(bridge);
+    await drain(bridge);
+    const update = await bridge.deps.db.kysely.selectFrom("store_updates").selectAll().where("session_id", "=", session.id).executeTakeFirstOrThrow();
+    expect(update.state).toBe("dead");
+
+    const payment = await bridge.deps.db.kysely.selectFrom("payments").selectAll().where("session_id", "=", session.id).executeTakeFirstOrThrow();
+    for (const q of ["A-77", session.id, "BUYER@example.com", ...(payment.tx_hash ? [payment.tx_hash] : [])]) {
+      const list = await (await client.get(`/dashboard/sessions?q=${encodeURIComponent(q)}`)).text();
+      expect(list, q).toContain(`/dashboard/sessions/${session.id}`);
+    }
+    expect(await (await client.get(`/dashboard/sessions?q=nothing-here`)).text()).toContain("No sessions match");
+    expect(await (await client.get(`/dashboard/sessions?status=expired`)).text()).not.toContain(session.id);
+
+    const detail = await (await client.get(`/dashboard/sessions/${session.id}`)).text();
+    expect(detail).toContain("T-shirt");
+    expect(detail).toContain("40.00 USD");
+    expect(detail).toContain("webhook from sandbox");
+    expect(detail).toContain("raw body");
+    expect(detail).toContain("store answered 503");
+
+    const updates = await (await client.get("/dashboard/updates")).text();
+    expect(updates).toContain(update.id);
+    endpoint.down = false;
+    const retry = await client.post(`/dashboard/updates/${update.id}/retry`, { _csrf: await client.csrf(), back: "/dashboard/updates" });
+    expect(retry.status).toBe(303);
+    await drain(bridge);
+    expect(endpoint.received.map((r) => r.update.session.id)).toEqual([session.id]);
+    const after = await (await client.get(`/dashboard/sessions/${session.id}`)).text();
+    expect(after).toMatch(/badge delivered/);
+  });
+
+  it("lists webhooks that failed verification with the reason", async () => {
+    await setOperatorPassword(bridge.deps, password);
+    await client.login(password);
+    const res = await bridge.app.request(new URL(store.webhookUrl).pathname, { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
+    expect(res.status).toBe(400);
+    const page = await (await client.get("/dashboard/updates")).text();
+    expect(page).toContain("missing signature");
+  });
+
+  it("draws the hourly chart with the paid share", async () => {
+    await setOperatorPassword(bridge.deps, password);
+    await client.login(password);
+    for (const id of ["c1", "c2"]) {
+      const s = await (await postSession(bridge, store.testKey, cartBody({ order: { id } }))).json();
+      if (id === "c1") await simulate(bridge, (await bridge.app.request(`/pay/${s.id}`)).headers.get("location")!, "paid");
+    }
+    await drain(bridge);
+    const html = await (await client.get("/dashboard?days=1")).text();
+    expect(html).toContain("<svg");
+    expect(html).toContain("2 sessions, 1 paid (50.0%)");
+    expect(html).toMatch(/<rect[^>]+class="paid"/);
+  });
+});
+
+it("throttles sign-in after repeated failures for one user name, per window", async () => {
+  const { LoginThrottle } = await import("./auth.ts");
+  const throttle = new LoginThrottle(3, 1000);
+  for (let i = 0; i < 3; i++) throttle.fail("admin", 100);
+  expect(throttle.blocked("admin", 200)).toBe(true);
+  expect(throttle.blocked("other", 200)).toBe(false);
+  expect(throttle.blocked("admin", 1200)).toBe(false);
+  throttle.fail("admin", 1300);
+  throttle.succeed("admin");
+  expect(throttle.blocked("admin", 1300)).toBe(false);
+});

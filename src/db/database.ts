@@ -1,0 +1,84 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import SQLite from "better-sqlite3";
+import { createPool } from "mysql2";
+import { Kysely, Migrator, MysqlDialect, SqliteDialect, type Migration, type MigrationProvider } from "kysely";
+import type { Database } from "./schema.ts";
+import * as m001 from "./migrations/001_initial.ts";
+import * as m002 from "./migrations/002_evm.ts";
+import * as m003 from "./migrations/003_woocommerce.ts";
+import * as m004 from "./migrations/004_shopify.ts";
+import * as m005 from "./migrations/005_console.ts";
+import * as m006 from "./migrations/006_binary_collation.ts";
+
+export type Dialect = "sqlite" | "mysql";
+
+export interface Db {
+  readonly kysely: Kysely<Database>;
+  readonly dialect: Dialect;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database named by a `DATABASE_URL`: `sqlite:<file>` (`sqlite::memory:` for a throwaway)
+ * or `mysql://user:pass@host:port/db`.
+ */
+export function openDatabase(url: string, options: { poolSize?: number } = {}): Db {
+  if (url.startsWith("sqlite:")) {
+    const file = url.slice("sqlite:".length);
+    if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+    const sqlite = new SQLite(file);
+    // WAL lets readers run beside the single writer; FULL makes every commit durable across power loss.
+    sqlite.pragma("journal_mode = WAL");
+    sqlite.pragma("synchronous = FULL");
+    sqlite.pragma("busy_timeout = 10000");
+    sqlite.pragma("foreign_keys = ON");
+    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    return { kysely, dialect: "sqlite", close: () => kysely.destroy() };
+  }
+  if (url.startsWith("mysql://")) {
+    const pool = createPool({
+      uri: url,
+      connectionLimit: options.poolSize ?? 10,
+      // BIGINT columns hold epoch milliseconds, always below 2^53: read them as numbers.
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+      timezone: "Z",
+    });
+    const kysely = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
+    return { kysely, dialect: "mysql", close: () => kysely.destroy() };
+  }
+  throw new Error(`Unsupported DATABASE_URL: ${url}`);
+}
+
+const migrations: Record<string, Migration> = {
+  "001_initial": m001,
+  "002_evm": m002,
+  "003_woocommerce": m003,
+  "004_shopify": m004,
+  "005_console": m005,
+  "006_binary_collation": m006,
+};
+
+class StaticMigrationProvider implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return migrations;
+  }
+}
+
+export interface MigrationReport {
+  applied: string[];
+}
+
+/** Brings the schema to the newest version; safe to run on every start and from several processes. */
+export async function migrateToLatest(
+  db: Db,
+  onProgress?: (name: string, index: number, total: number) => void,
+): Promise<MigrationReport> {
+  const migrator = new Migrator({ db: db.kysely, provider: new StaticMigrationProvider() });
+  const { error, results } = await migrator.migrateToLatest();
+  const applied = (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+  applied.forEach((name, i) => onProgress?.(name, i + 1, applied.length));
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return { applied };
+}

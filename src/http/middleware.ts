@@ -1,0 +1,61 @@
+import type { MiddlewareHandler } from "hono";
+import type { BridgeDeps } from "../deps.ts";
+import { authenticateApiKey, type AuthenticatedStore } from "../usecases/stores.ts";
+import { ApiError } from "./errors.ts";
+
+export type AppEnv = {
+  Variables: {
+    requestId: string;
+    store: AuthenticatedStore;
+    apiKeyHash: string;
+  };
+};
+
+/** `Authorization: Bearer sk_test_…` (or Basic with the key as user name, as Stripe accepts). */
+export function requireApiKey(deps: BridgeDeps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const header = c.req.header("authorization") ?? "";
+    let key = "";
+    if (header.startsWith("Bearer ")) key = header.slice(7).trim();
+    else if (header.startsWith("Basic ")) key = Buffer.from(header.slice(6), "base64").toString("utf8").split(":")[0] ?? "";
+    const store = key ? await authenticateApiKey(deps, key) : undefined;
+    if (!store) {
+      throw new ApiError("unauthenticated", "A valid secret key is required: Authorization: Bearer sk_test_… or sk_live_…", undefined, {
+        "WWW-Authenticate": 'Bearer realm="cartbridge"',
+      });
+    }
+    c.set("store", store);
+    c.set("apiKeyHash", key.slice(0, 16));
+    await next();
+  };
+}
+
+/**
+ * Fixed one-minute windows per API key. In-process: each bridge process enforces its own share, which
+ * is what protects that process; a shared limit across processes would need the database on every request.
+ */
+export function rateLimit(perMinute: number, clock: () => Date): MiddlewareHandler<AppEnv> {
+  const windows = new Map<string, { start: number; count: number }>();
+  return async (c, next) => {
+    if (perMinute <= 0) return next();
+    const key = c.get("apiKeyHash") ?? "anonymous";
+    const now = clock().getTime();
+    const windowStart = now - (now % 60_000);
+    let w = windows.get(key);
+    if (!w || w.start !== windowStart) {
+      w = { start: windowStart, count: 0 };
+      windows.set(key, w);
+      if (windows.size > 10_000) windows.clear();
+    }
+    w.count++;
+    c.header("RateLimit-Limit", String(perMinute));
+    c.header("RateLimit-Remaining", String(Math.max(0, perMinute - w.count)));
+    if (w.count > perMinute) {
+      const retryAfter = Math.ceil((windowStart + 60_000 - now) / 1000);
+      throw new ApiError("rate_limited", `Too many requests: at most ${perMinute} per minute.`, undefined, {
+        "Retry-After": String(retryAfter),
+      });
+    }
+    await next();
+  };
+}

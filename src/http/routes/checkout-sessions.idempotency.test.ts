@@ -1,0 +1,75 @@
+import { afterEach, beforeEach, expect, it } from "vitest";
+import type { Bridge } from "../../bridge.ts";
+import { describeEachDatabase, type TestDatabase } from "../../../test/support/databases.ts";
+import { cartBody, createTestBridge, createTestStore, postSession, type TestStore } from "../../../test/support/bridge.ts";
+
+describeEachDatabase("Idempotency-Key on POST /v1/checkout_sessions", (makeDb) => {
+  let db: TestDatabase;
+  let bridge: Bridge;
+  let store: TestStore;
+
+  beforeEach(async () => {
+    db = await makeDb();
+    bridge = await createTestBridge({ databaseUrl: db.url });
+    store = await createTestStore(bridge, "http://127.0.0.1:9/unused");
+  });
+  afterEach(async () => {
+    await bridge.close();
+    await db.drop();
+  });
+
+  const sessions = async () => (await bridge.deps.db.kysely.selectFrom("checkout_sessions").select("id").execute()).length;
+
+  it("replays the first response for the same key and body", async () => {
+    const first = await postSession(bridge, store.testKey, cartBody(), { "idempotency-key": "order-1001-a" });
+    const second = await postSession(bridge, store.testKey, cartBody(), { "idempotency-key": "order-1001-a" });
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(201);
+    expect(second.headers.get("idempotent-replayed")).toBe("true");
+    expect(await second.json()).toEqual(await first.json());
+    expect(await sessions()).toBe(1);
+  });
+
+  it("refuses the same key with a different body, and writes nothing", async () => {
+    await postSession(bridge, store.testKey, cartBody(), { "idempotency-key": "k1" });
+    const res = await postSession(bridge, store.testKey, cartBody({ amount: "41.00", shippingAmount: "5.99" }), { "idempotency-key": "k1" });
+    expect(res.status).toBe(422);
+    expect((await res.json()).error.code).toBe("idempotency_key_reused");
+    expect(await sessions()).toBe(1);
+  });
+
+  it("keys are case-sensitive on every database, as Stripe's are", async () => {
+    expect((await postSession(bridge, store.testKey, cartBody(), { "idempotency-key": "Order-1" })).status).toBe(201);
+    expect((await postSession(bridge, store.testKey, cartBody({ amount: "41.00", shippingAmount: "5.99" }), { "idempotency-key": "order-1" })).status).toBe(201);
+    expect(await sessions()).toBe(2);
+  });
+
+  it("keys are per store: another store may use the same key", async () => {
+    const other = await createTestStore(bridge, "http://127.0.0.1:9/unused");
+    expect((await postSession(bridge, store.testKey, cartBody(), { "idempotency-key": "same" })).status).toBe(201);
+    expect((await postSession(bridge, other.testKey, cartBody(), { "idempotency-key": "same" })).status).toBe(201);
+    expect(await sessions()).toBe(2);
+  });
+
+  it("does not store a failed validation: the corrected retry with the same key succeeds", async () => {
+    const bad = await postSession(bridge, store.testKey, cartBody({ amount: "1.00" }), { "idempotency-key": "fixme" });
+    expect(bad.status).toBe(422);
+    expect((await postSession(bridge, store.testKey, cartBody(), { "idempotency-key": "fixme" })).status).toBe(201);
+  });
+
+  it("concurrent requests with one key create exactly one session; the others replay or get 409", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 25 }, () => postSession(bridge, store.testKey, cartBody(), { "idempotency-key": "burst" })),
+    );
+    const statuses = results.map((r) => r.status);
+    expect(statuses.every((s) => s === 201 || s === 409)).toBe(true);
+    expect(statuses.filter((s) => s === 201).length).toBeGreaterThanOrEqual(1);
+    const ids = new Set(await Promise.all(results.filter((r) => r.status === 201).map(async (r) => (await r.json()).id)));
+    expect(ids.size).toBe(1);
+    for (const r of results.filter((r) => r.status === 409)) {
+      expect((await r.json()).error.code).toBe("idempotency_key_in_use");
+      expect(r.headers.get("retry-after")).toBe("1");
+    }
+    expect(await sessions()).toBe(1);
+  });
+});

@@ -1,0 +1,79 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { createCheckoutSessionSchema } from "../../api/schemas.ts";
+import type { BridgeDeps } from "../../deps.ts";
+import { createCheckoutSession } from "../../usecases/create-checkout-session.ts";
+import { beginIdempotentRequest } from "../../usecases/idempotency.ts";
+import { loadPayments, toPublicSession } from "../../usecases/session-records.ts";
+import { ApiError } from "../errors.ts";
+import { rateLimit, requireApiKey, type AppEnv } from "../middleware.ts";
+
+export function checkoutSessionRoutes(deps: BridgeDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use("*", requireApiKey(deps), rateLimit(deps.config.RATE_LIMIT_PER_MINUTE, deps.clock));
+
+  app.post(
+    "/",
+    bodyLimit({
+      maxSize: deps.config.API_BODY_LIMIT_BYTES,
+      onError: () => {
+        throw new ApiError("body_too_large", `The request body exceeds ${deps.config.API_BODY_LIMIT_BYTES} bytes.`);
+      },
+    }),
+    async (c) => {
+      const store = c.get("store");
+      const rawBody = await c.req.text();
+      let json: unknown;
+      try {
+        json = JSON.parse(rawBody);
+      } catch {
+        throw new ApiError("invalid_json", "The request body is not valid JSON.");
+      }
+      const parsed = createCheckoutSessionSchema.safeParse(json);
+      if (!parsed.success) {
+        throw new ApiError(
+          "validation_failed",
+          "The request body is not a valid checkout session.",
+          parsed.error.issues.map((i) => ({ path: i.path.join(".") || "(body)", message: i.message })),
+        );
+      }
+
+      const idempotencyKey = c.req.header("idempotency-key");
+      if (!idempotencyKey) {
+        const session = await createCheckoutSession(deps, { store, input: parsed.data });
+        return c.json(session, 201);
+      }
+      const started = await beginIdempotentRequest(deps, store.storeId, idempotencyKey, `POST /v1/checkout_sessions\n${store.livemode}\n${rawBody}`);
+      if (started.kind === "replay") {
+        c.header("Idempotent-Replayed", "true");
+        return c.body(started.body, started.status as 201, { "content-type": "application/json" });
+      }
+      try {
+        const session = await createCheckoutSession(deps, {
+          store,
+          input: parsed.data,
+          withinTransaction: (trx, s) => started.complete(trx, 201, s),
+        });
+        return c.json(session, 201);
+      } catch (err) {
+        await started.abandon();
+        throw err;
+      }
+    },
+  );
+
+  app.get("/:id", async (c) => {
+    const store = c.get("store");
+    const row = await deps.db.kysely
+      .selectFrom("checkout_sessions")
+      .selectAll()
+      .where("id", "=", c.req.param("id"))
+      .where("store_id", "=", store.storeId)
+      .where("livemode", "=", store.livemode ? 1 : 0)
+      .executeTakeFirst();
+    if (!row) throw new ApiError("not_found", `No checkout session ${c.req.param("id")}.`);
+    return c.json(toPublicSession(row, await loadPayments(deps.db.kysely, row.id), deps.config.PUBLIC_URL));
+  });
+
+  return app;
+}

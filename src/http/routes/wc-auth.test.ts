@@ -1,0 +1,133 @@
+import { afterEach, beforeEach, expect, it } from "vitest";
+import type { Bridge } from "../../bridge.ts";
+import { createStore } from "../../usecases/stores.ts";
+import { describeEachDatabase, type TestDatabase } from "../../../test/support/databases.ts";
+import { WooCommerceSimulator } from "../../../test/simulators/woocommerce/server.ts";
+import { cartbridgeNotes, checkout, createWooBridge, createWooStore, pay, type WooStore } from "../../../test/simulators/woocommerce/harness.ts";
+
+describeEachDatabase("wc-auth: connecting a WooCommerce store without copy-paste", (makeDb) => {
+  let db: TestDatabase;
+  let bridge: Bridge;
+  let sim: WooCommerceSimulator;
+  let store: WooStore;
+  const returnUrl = "https://shop.example/wp-admin/admin.php?page=wc-settings&tab=checkout&section=cartbridge";
+
+  const toBridge = (url: string, init: RequestInit) => {
+    const u = new URL(url);
+    return Promise.resolve(bridge.app.request(`${u.pathname}${u.search}`, init));
+  };
+  const authed = (key: string) => ({ authorization: `Bearer ${key}`, "content-type": "application/json" });
+  async function startConnect(key = store.testKey) {
+    const res = await bridge.app.request("/woocommerce/connect", {
+      method: "POST",
+      headers: authed(key),
+      body: JSON.stringify({ storeUrl: sim.url, returnUrl }),
+    });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { authorizeUrl: string }).authorizeUrl;
+  }
+
+  beforeEach(async () => {
+    db = await makeDb();
+    sim = await new WooCommerceSimulator().start();
+    bridge = await createWooBridge(db.url);
+    store = await createWooStore(bridge, { url: sim.url });
+  });
+  afterEach(async () => {
+    await bridge.close();
+    await sim.stop();
+    await db.drop();
+  });
+
+  it("authorize → WooCommerce posts keys → the bridge stores them sealed and can update orders with them", async () => {
+    const authorizeUrl = await startConnect();
+    const u = new URL(authorizeUrl);
+    expect(u.pathname).toBe("/wc-auth/v1/authorize");
+    expect(u.searchParams.get("scope")).toBe("read_write");
+    expect(u.searchParams.get("callback_url")).toBe("http://bridge.test/woocommerce/wc-auth/callback");
+    expect(u.searchParams.get("user_id")).not.toContain(store.storeId);
+
+    const status0 = await (await bridge.app.request("/woocommerce/status", { headers: authed(store.testKey) })).json();
+    expect(status0).toMatchObject({ connected: false });
+
+    const approval = await sim.approveAuthorization(authorizeUrl, toBridge);
+    expect(approval.ok).toBe(true);
+    const back = await bridge.app.request(new URL(approval.redirect).pathname + new URL(approval.redirect).search);
+    expect(back.status).toBe(303);
+    expect(back.headers.get("location")).toBe(`${returnUrl}&cartbridge_connect=success`);
+
+    const status = await (await bridge.app.request("/woocommerce/status", { headers: authed(store.testKey) })).json();
+    expect(status).toMatchObject({ connected: true, url: sim.url, connectedVia: "wc-auth" });
+    const row = await bridge.deps.db.kysely.selectFrom("stores").select("credentials_enc").where("id", "=", store.storeId).executeTakeFirstOrThrow();
+    expect(row.credentials_enc).not.toContain("ck_");
+
+    const order = sim.createOrder();
+    const { hosted } = await checkout(bridge, sim, store, order);
+    await pay(bridge, hosted, "paid");
+    expect(order.status).toBe("processing");
+    expect(cartbridgeNotes(order)).toHaveLength(1);
+  });
+
+  it("a token is spent by its first callback: a replay cannot swap the keys", async () => {
+    const authorizeUrl = await startConnect();
+    expect((await sim.approveAuthorization(authorizeUrl, toBridge)).ok).toBe(true);
+    const second = await sim.approveAuthorization(authorizeUrl, toBridge);
+    expect(second.ok).toBe(false);
+    expect(second.error).toContain("404");
+  });
+
+  it("unknown tokens and read-only keys are refused (WooCommerce then deletes the key)", async () => {
+    const forged = new URL(await startConnect());
+    forged.searchParams.set("user_id", "cbwc_guessed");
+    expect((await sim.approveAuthorization(forged.toString(), toBridge)).ok).toBe(false);
+
+    const readOnly = new URL(await startConnect());
+    readOnly.searchParams.set("scope", "read");
+    const denied = await sim.approveAuthorization(readOnly.toString(), toBridge);
+    expect(denied.ok).toBe(false);
+    expect(sim.keys.size).toBe(0);
+    const back = await bridge.app.request(new URL(denied.redirect).pathname + new URL(denied.redirect).search);
+    expect(back.headers.get("location")).toContain("cartbridge_connect=failed");
+    const status = await (await bridge.app.request("/woocommerce/status", { headers: authed(store.testKey) })).json();
+    expect(status).toMatchObject({ connected: false });
+  });
+
+  it("an expired connect request is refused", async () => {
+    const authorizeUrl = await startConnect();
+    await bridge.deps.db.kysely.updateTable("woocommerce_connect_requests" as never).set({ expires_at: 1 } as never).execute();
+    expect((await sim.approveAuthorization(authorizeUrl, toBridge)).ok).toBe(false);
+  });
+
+  it("the return endpoint only redirects to the URL registered with the token", async () => {
+    const res = await bridge.app.request("/woocommerce/wc-auth/return?success=1&user_id=cbwc_nope");
+    expect(res.status).toBe(404);
+  });
+
+  it("connect and pasted keys need the store's secret key and a WooCommerce store", async () => {
+    const anon = await bridge.app.request("/woocommerce/connect", { method: "POST", body: JSON.stringify({ storeUrl: sim.url, returnUrl }) });
+    expect(anon.status).toBe(401);
+    const custom = await createStore(bridge.deps, { name: "Headless", platform: "custom", credentials: { endpointUrl: "https://x.example/hook" } });
+    const wrong = await bridge.app.request("/woocommerce/connect", {
+      method: "POST", headers: authed(custom.keys.testKey), body: JSON.stringify({ storeUrl: sim.url, returnUrl }),
+    });
+    expect(wrong.status).toBe(422);
+  });
+
+  it("pasted keys work too", async () => {
+    const key = sim.createKey();
+    const res = await bridge.app.request("/woocommerce/credentials", {
+      method: "POST",
+      headers: authed(store.testKey),
+      body: JSON.stringify({ storeUrl: sim.url, consumerKey: key.consumerKey, consumerSecret: key.consumerSecret }),
+    });
+    expect(res.status).toBe(200);
+    const bad = await bridge.app.request("/woocommerce/credentials", {
+      method: "POST", headers: authed(store.testKey), body: JSON.stringify({ storeUrl: sim.url, consumerKey: "nope", consumerSecret: "nope" }),
+    });
+    expect(bad.status).toBe(422);
+    const order = sim.createOrder();
+    const { hosted } = await checkout(bridge, sim, store, order);
+    await pay(bridge, hosted, "paid");
+    expect(order.status).toBe("processing");
+  });
+});

@@ -1,0 +1,97 @@
+import { afterEach, beforeEach, expect, it } from "vitest";
+import { describeEachDatabase, type TestDatabase } from "../../test/support/databases.ts";
+import { drain, simulate } from "../../test/support/bridge.ts";
+import { createShopifyWorld, describeWithShopify, installViaOAuth, installWithSandbox, postWebhook, testShop, type ShopifyWorld } from "../../test/simulators/shopify/harness.ts";
+import { addConnection } from "../usecases/connections.ts";
+import { offlineSessionId } from "./api.ts";
+import { sessionStorage } from "./shops.ts";
+import { shopifyDb } from "./tables.ts";
+
+describeWithShopify("Shopify install, uninstall and compliance", (schemas) => {
+  describeEachDatabase("install", (makeDb) => {
+    let db: TestDatabase;
+    let world: ShopifyWorld;
+    beforeEach(async () => {
+      db = await makeDb();
+      world = await createShopifyWorld(db.url, schemas);
+    });
+    afterEach(async () => {
+      await world.close();
+      await db.drop();
+      expect(world.shopify.schemaViolations).toEqual([]);
+    });
+    const sdb = () => shopifyDb(world.bridge.deps.db.kysely);
+
+    it("OAuth: the offline token is stored sealed and the shop gets a bridge store of platform shopify", async () => {
+      const storeId = await installViaOAuth(world);
+      const store = await world.bridge.deps.db.kysely.selectFrom("stores").selectAll().where("id", "=", storeId).executeTakeFirstOrThrow();
+      expect(store.platform).toBe("shopify");
+      const [token] = [...world.shopify.tokens.keys()];
+      const row = await sdb().selectFrom("shopify_sessions").selectAll().executeTakeFirstOrThrow();
+      expect(row.id).toBe(offlineSessionId(testShop));
+      expect(row.session_enc.split(".")).toHaveLength(5); // compact JWE
+      expect(row.session_enc).not.toContain(token);
+      const loaded = await sessionStorage(world.bridge.deps).loadSession(offlineSessionId(testShop));
+      expect(loaded?.accessToken).toBe(token);
+      expect(loaded?.isOnline).toBe(false);
+    });
+
+    it("OAuth: a callback whose HMAC was tampered with is refused and stores nothing", async () => {
+      const begin = await world.bridge.app.request(`/shopify/auth?shop=${testShop}`);
+      const callback = world.shopify.authorize(begin.headers.get("location")!).replace(/hmac=[0-9a-f]+/, `hmac=${"0".repeat(64)}`);
+      const res = await world.bridge.app.request(callback, { headers: { cookie: begin.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ") } });
+      expect(res.status).toBe(401);
+      expect(await sdb().selectFrom("shopify_sessions").selectAll().execute()).toHaveLength(0);
+    });
+
+    it("embedded app: token exchange with the admin's id_token installs the shop", async () => {
+      const idToken = await world.shopify.sessionToken(testShop);
+      const res = await world.bridge.app.request(`/shopify/app?shop=${testShop}&id_token=${idToken}`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain("Pay with crypto");
+      expect(world.shopify.tokens.size).toBe(1);
+      expect(await sdb().selectFrom("shopify_shops").selectAll().execute()).toHaveLength(1);
+      // A second load does not exchange again.
+      await world.bridge.app.request(`/shopify/app?shop=${testShop}&id_token=${await world.shopify.sessionToken(testShop)}`);
+      expect(world.shopify.tokens.size).toBe(1);
+    });
+
+    it("app/uninstalled removes the tokens; updates then stop (not retried); re-install reuses the store", async () => {
+      const storeId = await installWithSandbox(world);
+      const order = world.shopify.addOrder(testShop, { totalMinor: 1000n });
+      await postWebhook(world, world.shopify.webhook("orders/create", testShop, world.shopify.orderPayload(order)));
+      const res = await postWebhook(world, world.shopify.webhook("app/uninstalled", testShop, { id: 1, domain: testShop }));
+      expect(res.status).toBe(200);
+      expect(await sdb().selectFrom("shopify_sessions").selectAll().execute()).toHaveLength(0);
+      expect((await sdb().selectFrom("shopify_shops").selectAll().executeTakeFirstOrThrow()).uninstalled_at).not.toBeNull();
+
+      const session = await world.bridge.deps.db.kysely.selectFrom("checkout_sessions").selectAll().executeTakeFirstOrThrow();
+      await simulate(world.bridge, `http://bridge.test/p/sandbox/checkout/${session.connection_id}/${session.provider_session_id}`, "paid");
+      await drain(world.bridge);
+      const update = await world.bridge.deps.db.kysely.selectFrom("store_updates").selectAll().executeTakeFirstOrThrow();
+      expect(update.state).toBe("dead");
+      expect(update.last_error).toContain("uninstalled");
+
+      expect(await installViaOAuth(world)).toBe(storeId);
+    });
+
+    it("compliance webhooks are answered; customers/redact erases the buyer's e-mail", async () => {
+      const storeId = await installViaOAuth(world);
+      await addConnection(world.bridge.deps, { storeId, provider: "sandbox", livemode: false, credentials: {} });
+      const order = world.shopify.addOrder(testShop, { totalMinor: 1000n });
+      await postWebhook(world, world.shopify.webhook("orders/create", testShop, world.shopify.orderPayload(order)));
+      const email = async () => (await world.bridge.deps.db.kysely.selectFrom("checkout_sessions").select("customer_email").executeTakeFirstOrThrow()).customer_email;
+      expect(await email()).toBe("buyer@example.com");
+
+      const request = await postWebhook(world, world.shopify.webhook("customers/data_request", testShop, { shop_domain: testShop, customer: { id: 1 }, orders_requested: [Number(order.id)] }));
+      expect(request.status).toBe(200);
+      const redact = await postWebhook(world, world.shopify.webhook("customers/redact", testShop, { shop_domain: testShop, customer: { id: 1 }, orders_to_redact: [Number(order.id)] }));
+      expect(await redact.json()).toMatchObject({ outcome: "redacted 1" });
+      expect(await email()).toBeNull();
+      const shopRedact = await postWebhook(world, world.shopify.webhook("shop/redact", testShop, { shop_domain: testShop }));
+      expect(shopRedact.status).toBe(200);
+      expect(await sdb().selectFrom("shopify_order_links").selectAll().execute()).toHaveLength(0);
+    });
+
+  });
+});

@@ -1,0 +1,76 @@
+/** Installed shops: each one is bound to a bridge store (platform `shopify`) created on first install. */
+import type { Session } from "@shopify/shopify-api";
+import type { BridgeDeps } from "../deps.ts";
+import { createStore } from "../usecases/stores.ts";
+import { isUniqueViolation } from "../usecases/webhooks.ts";
+import { offlineSessionId } from "./api.ts";
+import { KyselySessionStorage } from "./session-storage.ts";
+import { shopifyDb, type ShopifyShopsTable } from "./tables.ts";
+
+export function sessionStorage(deps: Pick<BridgeDeps, "db" | "secrets" | "clock">): KyselySessionStorage {
+  return new KyselySessionStorage(deps.db.kysely, deps.secrets, deps.clock);
+}
+
+/** Stores the offline session and makes sure the shop has its bridge store. Re-installing reuses the store. */
+export async function recordInstall(deps: BridgeDeps, session: Session): Promise<ShopifyShopsTable> {
+  await sessionStorage(deps).storeSession(session);
+  const db = shopifyDb(deps.db.kysely);
+  const now = deps.clock().getTime();
+  const existing = await db.selectFrom("shopify_shops").selectAll().where("shop", "=", session.shop).executeTakeFirst();
+  if (existing) {
+    await db.updateTable("shopify_shops").set({ scope: session.scope ?? null, uninstalled_at: null, updated_at: now })
+      .where("shop", "=", session.shop).execute();
+    return { ...existing, scope: session.scope ?? null, uninstalled_at: null, updated_at: now };
+  }
+  const store = await createStore(deps, { name: session.shop, platform: "shopify", credentials: { shop: session.shop } });
+  const row: ShopifyShopsTable = { shop: session.shop, store_id: store.storeId, scope: session.scope ?? null, installed_at: now, uninstalled_at: null, updated_at: now };
+  try {
+    await db.insertInto("shopify_shops").values(row).execute();
+    deps.logger.info("shopify shop installed", { shop: session.shop, storeId: store.storeId });
+    return row;
+  } catch (err) {
+    // Two installs racing: the first row wins; the second store stays unused (it has no keys in use).
+    if (!isUniqueViolation(err)) throw err;
+    return db.selectFrom("shopify_shops").selectAll().where("shop", "=", session.shop).executeTakeFirstOrThrow();
+  }
+}
+
+/** `app/uninstalled`: the tokens are gone at Shopify, so they go here too; the store and its history stay. */
+export async function recordUninstall(deps: BridgeDeps, shop: string): Promise<void> {
+  const storage = sessionStorage(deps);
+  const sessions = await storage.findSessionsByShop(shop);
+  await storage.deleteSessions(sessions.map((s) => s.id));
+  await shopifyDb(deps.db.kysely).updateTable("shopify_shops").set({ uninstalled_at: deps.clock().getTime(), updated_at: deps.clock().getTime() })
+    .where("shop", "=", shop).execute();
+  deps.logger.info("shopify shop uninstalled", { shop });
+}
+
+export async function findInstalledShop(deps: Pick<BridgeDeps, "db">, shop: string): Promise<ShopifyShopsTable | undefined> {
+  const row = await shopifyDb(deps.db.kysely).selectFrom("shopify_shops").selectAll().where("shop", "=", shop).executeTakeFirst();
+  return row && row.uninstalled_at === null ? row : undefined;
+}
+
+export async function loadOfflineSession(deps: Pick<BridgeDeps, "db" | "secrets" | "clock">, shop: string): Promise<Session | undefined> {
+  const session = await sessionStorage(deps).loadSession(offlineSessionId(shop));
+  return session?.accessToken ? session : undefined;
+}
+
+/** `shop/redact` (48 hours after uninstall): forget the shop's tokens, links and buyer e-mails. */
+export async function redactShop(deps: BridgeDeps, shop: string): Promise<void> {
+  const db = shopifyDb(deps.db.kysely);
+  const row = await db.selectFrom("shopify_shops").selectAll().where("shop", "=", shop).executeTakeFirst();
+  await db.deleteFrom("shopify_sessions").where("shop", "=", shop).execute();
+  await db.deleteFrom("shopify_order_links").where("shop", "=", shop).execute();
+  if (row) {
+    await db.updateTable("checkout_sessions").set({ customer_email: null }).where("store_id", "=", row.store_id).execute();
+  }
+}
+
+/** `customers/redact`: the bridge keeps a buyer's e-mail on the sessions of their orders; it is erased. */
+export async function redactCustomer(deps: BridgeDeps, shop: string, orderIds: string[]): Promise<number> {
+  const row = await shopifyDb(deps.db.kysely).selectFrom("shopify_shops").select("store_id").where("shop", "=", shop).executeTakeFirst();
+  if (!row || orderIds.length === 0) return 0;
+  const result = await deps.db.kysely.updateTable("checkout_sessions").set({ customer_email: null })
+    .where("store_id", "=", row.store_id).where("order_id", "in", orderIds).executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}

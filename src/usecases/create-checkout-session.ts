@@ -1,0 +1,237 @@
+/**
+ * A store's cart becomes a checkout session: amounts are checked in the currency's minor units, the
+ * provider session is created (with an idempotency key derived from our session id), and the session is
+ * stored. The hosted page is reached through the bridge's own `/pay/{id}`.
+ */
+import type { Kysely, Transaction } from "kysely";
+import { ProviderRequestError, type SessionForProvider } from "../../plugins/types.ts";
+import type { CreateCheckoutSessionInput } from "../api/schemas.ts";
+import type { Database } from "../db/schema.ts";
+import type { BridgeDeps } from "../deps.ts";
+import { newId } from "../domain/ids.ts";
+import { currencyExponent, formatDecimalAmount, parseCurrency, parseDecimalAmount, type CurrencyCode } from "../domain/money.ts";
+import { ApiError, type FieldError } from "../http/errors.ts";
+import type { PublicCheckoutSession } from "../stores/port.ts";
+import { resolveConnection } from "./connections.ts";
+import { toPublicSession, type StoredCart } from "./session-records.ts";
+import type { AuthenticatedStore } from "./stores.ts";
+
+interface PricedCart {
+  currency: CurrencyCode;
+  lines: SessionForProvider["lineItems"];
+  shippingMinor: bigint;
+  taxMinor: bigint;
+  discountMinor: bigint;
+  totalMinor: bigint;
+}
+
+/** Parses every amount of the cart in the currency's minor units and checks the stated total. */
+export function priceCart(input: CreateCheckoutSessionInput): PricedCart {
+  const currency = parseCurrency(input.currency);
+  if (!currency) {
+    throw new ApiError("validation_failed", "Unknown currency.", [
+      { path: "currency", message: `${input.currency} is not an ISO 4217 currency code` },
+    ]);
+  }
+  const fields: FieldError[] = [];
+  const exponent = currencyExponent(currency);
+  const amountAt = (value: string | undefined, path: string): bigint => {
+    if (value === undefined) return 0n;
+    const parsed = parseDecimalAmount(value, currency);
+    if (parsed.ok) return parsed.minor;
+    fields.push({
+      path,
+      message:
+        parsed.error === "too_many_decimals"
+          ? `${currency} has ${exponent} decimal places; ${value} has more`
+          : `${value} is not a valid amount`,
+    });
+    return 0n;
+  };
+  const lines = input.lineItems.map((item, i) => ({
+    name: item.name,
+    quantity: item.quantity,
+    unitAmountMinor: amountAt(item.unitAmount, `lineItems.${i}.unitAmount`),
+    ...(item.sku ? { sku: item.sku } : {}),
+    ...(item.imageUrl ? { imageUrl: item.imageUrl } : {}),
+  }));
+  const shippingMinor = amountAt(input.shippingAmount, "shippingAmount");
+  const taxMinor = amountAt(input.taxAmount, "taxAmount");
+  const discountMinor = amountAt(input.discountAmount, "discountAmount");
+  const statedMinor = amountAt(input.amount, "amount");
+  if (fields.length) throw new ApiError("validation_failed", "Some amounts are not valid.", fields);
+
+  const itemsMinor = lines.reduce((sum, l) => sum + l.unitAmountMinor * BigInt(l.quantity), 0n);
+  const totalMinor = itemsMinor + shippingMinor + taxMinor - discountMinor;
+  if (discountMinor > itemsMinor + shippingMinor + taxMinor) {
+    throw new ApiError("validation_failed", "The discount is larger than the cart.", [
+      { path: "discountAmount", message: "must not exceed items + shipping + tax" },
+    ]);
+  }
+  if (totalMinor !== statedMinor) {
+    throw new ApiError("amount_mismatch", "The amount does not equal the cart total.", [
+      {
+        path: "amount",
+        message: `items + shipping + tax - discount = ${formatDecimalAmount(totalMinor, currency)}, not ${input.amount}`,
+      },
+    ]);
+  }
+  if (totalMinor <= 0n) {
+    throw new ApiError("validation_failed", "The amount must be greater than zero.", [
+      { path: "amount", message: "must be greater than zero" },
+    ]);
+  }
+  return { currency, lines, shippingMinor, taxMinor, discountMinor, totalMinor };
+}
+
+export interface CreateCheckoutSessionCommand {
+  store: AuthenticatedStore;
+  input: CreateCheckoutSessionInput;
+  /** Runs inside the transaction that stores the session (idempotency completion). */
+  withinTransaction?: (trx: Transaction<Database>, session: PublicCheckoutSession) => Promise<void>;
+}
+
+export async function createCheckoutSession(
+  deps: BridgeDeps,
+  { store, input, withinTransaction }: CreateCheckoutSessionCommand,
+): Promise<PublicCheckoutSession> {
+  const cart = priceCart(input);
+  const providerName = input.provider ?? store.defaultProvider;
+  if (!providerName) {
+    throw new ApiError("provider_not_connected", "No provider was named and the store has no default.", [
+      { path: "provider", message: "required when the store has no default provider" },
+    ]);
+  }
+  const connection = await findConnection(deps.db.kysely, store, providerName);
+  const resolved = connection ? await resolveConnection(deps, connection.id) : undefined;
+  if (!resolved) {
+    throw new ApiError(
+      "provider_not_connected",
+      `The store has no ${store.livemode ? "live" : "test"} ${providerName} connection.`,
+      [{ path: "provider", message: `connect a ${providerName} account first` }],
+    );
+  }
+
+  const now = deps.clock();
+  const id = newId("cs");
+  const expiresAt = new Date(now.getTime() + deps.config.SESSION_TTL_MINUTES * 60_000);
+  const metadata: Record<string, string> = {
+    ...(input.metadata ?? {}),
+    cartbridge_session_id: id,
+    order_id: input.order.id,
+  };
+  const forProvider: SessionForProvider = {
+    id,
+    storeId: store.storeId,
+    livemode: store.livemode,
+    currency: cart.currency,
+    currencyExponent: currencyExponent(cart.currency),
+    amountMinor: cart.totalMinor,
+    lineItems: cart.lines,
+    shippingMinor: cart.shippingMinor,
+    taxMinor: cart.taxMinor,
+    discountMinor: cart.discountMinor,
+    order: input.order,
+    ...(input.customer?.email ? { customerEmail: input.customer.email } : {}),
+    metadata,
+    successUrl: input.successUrl,
+    cancelUrl: input.cancelUrl,
+    expiresAt,
+  };
+
+  let created;
+  try {
+    created = await resolved.provider.createSession(forProvider, resolved.ctx);
+  } catch (err) {
+    deps.logger.warn("provider session creation failed", { provider: providerName, sessionId: id, err });
+    // The caller is the shop that owns this connection, so an adapter's description of what went wrong (its own
+    // check, or the platform's error code and message) is theirs to read and is what lets them fix it. Anything
+    // else (a bug, a library's exception) stays in our log only: it may carry internals.
+    const retryable = err instanceof ProviderRequestError ? err.retryable : true;
+    const reason = err instanceof ProviderRequestError ? `: ${printableReason(err.message)}` : "";
+    throw new ApiError(
+      "provider_unavailable",
+      `${resolved.provider.displayName} did not create the session${reason} (${retryable ? "it is safe to retry" : "check the connection's settings"}).`,
+    );
+  }
+
+  const storedCart: StoredCart = {
+    lineItems: cart.lines.map((l) => ({ ...l, unitAmountMinor: l.unitAmountMinor.toString() })),
+    shippingMinor: cart.shippingMinor.toString(),
+    taxMinor: cart.taxMinor.toString(),
+    discountMinor: cart.discountMinor.toString(),
+  };
+  const row = {
+    id,
+    store_id: store.storeId,
+    connection_id: resolved.row.id,
+    provider: providerName,
+    livemode: store.livemode ? 1 : 0,
+    status: "open",
+    currency: cart.currency,
+    amount_minor: cart.totalMinor.toString(),
+    amount_paid_minor: "0",
+    order_id: input.order.id,
+    order_number: input.order.number ?? null,
+    order_key: input.order.key ?? null,
+    customer_email: input.customer?.email ?? null,
+    cart_json: JSON.stringify(storedCart),
+    metadata_json: JSON.stringify(input.metadata ?? {}),
+    success_url: input.successUrl,
+    cancel_url: input.cancelUrl,
+    provider_session_id: created.providerSessionId,
+    provider_checkout_url: created.checkoutUrl,
+    provider_data_json: JSON.stringify(created.providerData ?? {}, (_k, v) => (typeof v === "bigint" ? v.toString() : v)),
+    review_reason: null,
+    expires_at: expiresAt.getTime(),
+    created_at: now.getTime(),
+    updated_at: now.getTime(),
+    provider_checked_at: null,
+  };
+  const session = toPublicSession(row, [], deps.config.PUBLIC_URL);
+  // The session row is its own "created" record (the timeline derives that entry from it), so without an
+  // Idempotency-Key the hot path is one autocommitted insert.
+  if (!withinTransaction) {
+    await deps.db.kysely.insertInto("checkout_sessions").values(row).execute();
+    return session;
+  }
+  await deps.db.kysely.transaction().execute(async (trx) => {
+    await trx.insertInto("checkout_sessions").values(row).execute();
+    await withinTransaction(trx, session);
+  });
+  return session;
+}
+
+const connectionCacheMs = 30_000;
+const connectionCache = new WeakMap<Kysely<Database>, Map<string, { at: number; id: string }>>();
+
+/** The store's newest active connection for a provider and mode; remembered as long as connections are. */
+async function findConnection(db: Kysely<Database>, store: AuthenticatedStore, provider: string) {
+  let cache = connectionCache.get(db);
+  if (!cache) connectionCache.set(db, (cache = new Map()));
+  const key = `${store.storeId}:${provider}:${store.livemode}`;
+  const hit = cache.get(key);
+  if (hit && Date.now() - hit.at < connectionCacheMs) return { id: hit.id };
+  const found = await queryConnection(db, store, provider);
+  if (found) cache.set(key, { at: Date.now(), id: found.id });
+  return found;
+}
+
+async function queryConnection(db: Kysely<Database>, store: AuthenticatedStore, provider: string) {
+  return db
+    .selectFrom("provider_connections")
+    .select("id")
+    .where("store_id", "=", store.storeId)
+    .where("provider", "=", provider)
+    .where("livemode", "=", store.livemode ? 1 : 0)
+    .where("disabled_at", "is", null)
+    .orderBy("created_at", "desc")
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** Bounded, single-line text from a platform's error, fit for a JSON message shown to the shop. */
+function printableReason(message: string): string {
+  const oneLine = message.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+  return oneLine.length > 300 ? `${oneLine.slice(0, 299)}…` : oneLine;
+}

@@ -1,0 +1,79 @@
+/**
+ * Idempotency-Key with Stripe's semantics: the first request's response is stored and replayed for the
+ * same key and body; the same key with another body is refused; a request that arrives while the first
+ * one is still running gets 409; requests that failed validation or reached no provider are not stored,
+ * so they can be retried. Records are kept at least 24 hours.
+ */
+import type { Transaction } from "kysely";
+import { sha256Hex } from "../crypto/secrets.ts";
+import type { Database } from "../db/schema.ts";
+import type { BridgeDeps } from "../deps.ts";
+import { ApiError } from "../http/errors.ts";
+import { isUniqueViolation } from "./webhooks.ts";
+
+const lockMs = 60_000;
+
+export type IdempotencyStart =
+  | { kind: "proceed"; complete: (trx: Transaction<Database>, status: number, body: unknown) => Promise<void>; abandon: () => Promise<void> }
+  | { kind: "replay"; status: number; body: string };
+
+export async function beginIdempotentRequest(
+  deps: BridgeDeps,
+  storeId: string,
+  key: string,
+  fingerprint: string,
+): Promise<IdempotencyStart> {
+  if (key.length > 255 || key.length === 0) {
+    throw new ApiError("validation_failed", "The Idempotency-Key header must be 1 to 255 characters.", [
+      { path: "Idempotency-Key", message: "1 to 255 characters" },
+    ]);
+  }
+  const db = deps.db.kysely;
+  const requestHash = sha256Hex(fingerprint);
+  const nowMs = deps.clock().getTime();
+  const handle = {
+    kind: "proceed" as const,
+    complete: async (trx: Transaction<Database>, status: number, body: unknown) => {
+      await trx.updateTable("idempotency_keys")
+        .set({ state: "done", response_status: status, response_body: JSON.stringify(body) })
+        .where("store_id", "=", storeId).where("idem_key", "=", key).execute();
+    },
+    abandon: async () => {
+      await db.deleteFrom("idempotency_keys")
+        .where("store_id", "=", storeId).where("idem_key", "=", key).where("state", "=", "in_progress").execute();
+    },
+  };
+  try {
+    await db.insertInto("idempotency_keys").values({
+      store_id: storeId, idem_key: key, request_hash: requestHash, state: "in_progress",
+      response_status: null, response_body: null, created_at: nowMs, locked_until: nowMs + lockMs,
+    }).execute();
+    return handle;
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+  }
+  const existing = await db.selectFrom("idempotency_keys").selectAll()
+    .where("store_id", "=", storeId).where("idem_key", "=", key).executeTakeFirst();
+  if (!existing) {
+    // Abandoned between our insert and read: the key is free again, but let the client retry cleanly.
+    throw new ApiError("idempotency_key_in_use", "A request with this Idempotency-Key is in progress; retry shortly.", undefined, { "Retry-After": "1" });
+  }
+  if (existing.request_hash !== requestHash) {
+    throw new ApiError(
+      "idempotency_key_reused",
+      "This Idempotency-Key was already used with a different request body.",
+      [{ path: "Idempotency-Key", message: "reuse a key only to retry the identical request" }],
+    );
+  }
+  if (existing.state === "done" && existing.response_status !== null && existing.response_body !== null) {
+    return { kind: "replay", status: existing.response_status, body: existing.response_body };
+  }
+  if (Number(existing.locked_until) < nowMs) {
+    // The first request's process died mid-way: take the key over.
+    const taken = await db.updateTable("idempotency_keys").set({ locked_until: nowMs + lockMs })
+      .where("store_id", "=", storeId).where("idem_key", "=", key)
+      .where("state", "=", "in_progress").where("locked_until", "<", nowMs).executeTakeFirst();
+    if (Number(taken.numUpdatedRows) === 1) return handle;
+  }
+  throw new ApiError("idempotency_key_in_use", "A request with this Idempotency-Key is in progress; retry shortly.", undefined, { "Retry-After": "1" });
+}

@@ -1,0 +1,154 @@
+/**
+ * The outbox worker: delivers queued store updates to the store adapters, with exponential backoff and
+ * full jitter, records every attempt, and dead-letters after the last one.
+ *
+ * Claiming: on MySQL/MariaDB, `SELECT … FOR UPDATE SKIP LOCKED` inside a transaction lets several bridge
+ * processes take disjoint jobs; on SQLite (one writer at a time) a single UPDATE takes the job with a lease.
+ * Either way a job is only delivered by the holder of an unexpired lease, and a lease that runs out
+ * (a crashed worker) makes the job due again.
+ */
+import { sql } from "kysely";
+import type { StoreUpdateRow } from "../db/schema.ts";
+import type { BridgeDeps } from "../deps.ts";
+import type { DeliveryResult, StoreUpdate } from "../stores/port.ts";
+import { recordSessionEvent } from "./session-records.ts";
+
+export async function claimStoreUpdates(deps: BridgeDeps, workerId: string, limit: number): Promise<StoreUpdateRow[]> {
+  const nowMs = deps.clock().getTime();
+  const leaseUntil = nowMs + deps.config.OUTBOX_LEASE_MS;
+  const db = deps.db.kysely;
+  const dueFilter = sql<boolean>`((state = 'pending' and next_attempt_at <= ${nowMs}) or (state = 'delivering' and lease_until < ${nowMs}))`;
+
+  if (deps.db.dialect === "mysql") {
+    return db.transaction().execute(async (trx) => {
+      // Two index range scans rather than one OR: InnoDB locks every row a locking read examines, so an
+      // OR that scans the table would lock all jobs and leave other processes' SKIP LOCKED with nothing.
+      const pending = await trx.selectFrom("store_updates").select("id")
+        .where("state", "=", "pending").where("next_attempt_at", "<=", nowMs)
+        .orderBy("next_attempt_at").limit(limit).forUpdate().skipLocked().execute();
+      const abandoned = pending.length < limit
+        ? await trx.selectFrom("store_updates").select("id")
+            .where("state", "=", "delivering").where("lease_until", "<", nowMs)
+            .orderBy("lease_until").limit(limit - pending.length).forUpdate().skipLocked().execute()
+        : [];
+      const ids = [...pending, ...abandoned].map((r) => r.id);
+      if (ids.length === 0) return [];
+      await trx.updateTable("store_updates")
+        .set({ state: "delivering", lease_owner: workerId, lease_until: leaseUntil })
+        .where("id", "in", ids).execute();
+      return trx.selectFrom("store_updates").selectAll().where("id", "in", ids).execute();
+    });
+  }
+  // Processes polling together would all pick the same oldest rows and all but one would come away
+  // empty-handed; taking a wider window in random order lets each claim a share.
+  const candidates = await db.selectFrom("store_updates").select("id").where(dueFilter).orderBy("next_attempt_at").limit(limit * 3).execute();
+  for (let i = candidates.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [candidates[i], candidates[j]] = [candidates[j]!, candidates[i]!];
+  }
+  const claimed: StoreUpdateRow[] = [];
+  for (const { id } of candidates) {
+    if (claimed.length >= limit) break;
+    // The due-check is repeated in the UPDATE, so two processes racing for one job cannot both win.
+    const result = await db.updateTable("store_updates")
+      .set({ state: "delivering", lease_owner: workerId, lease_until: leaseUntil })
+      .where("id", "=", id).where(dueFilter).executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 1) {
+      claimed.push(await db.selectFrom("store_updates").selectAll().where("id", "=", id).executeTakeFirstOrThrow());
+    }
+  }
+  return claimed;
+}
+
+/** Exponential backoff with full jitter: a random delay in [base, min(max, base·2^attempt)]. */
+export function backoffDelayMs(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(baseMs + random() * Math.max(0, ceiling - baseMs));
+}
+
+export async function deliverStoreUpdate(deps: BridgeDeps, workerId: string, job: StoreUpdateRow): Promise<DeliveryResult> {
+  const startedAt = deps.clock().getTime();
+  const attempt = job.attempts + 1;
+  let result: DeliveryResult;
+  const store = await deps.db.kysely.selectFrom("stores").selectAll().where("id", "=", job.store_id).executeTakeFirst();
+  const adapter = store ? deps.storeAdapters.get(store.platform) : undefined;
+  if (!store || !adapter || !store.credentials_enc) {
+    result = { ok: false, retryable: false, error: store ? `no adapter for ${store.platform}` : "store deleted" };
+  } else {
+    try {
+      const credentials = adapter.credentialsSchema.parse(await deps.secrets.open(store.credentials_enc));
+      result = await adapter.deliver(JSON.parse(job.payload_json) as StoreUpdate, {
+        storeId: store.id,
+        credentials,
+        fetch: deps.storeFetch,
+        timeoutMs: deps.config.STORE_REQUEST_TIMEOUT_MS,
+        now: deps.clock,
+        db: deps.db,
+        secrets: deps.secrets,
+      });
+    } catch (err) {
+      result = { ok: false, retryable: true, error: `adapter failed: ${(err as Error).message}` };
+    }
+  }
+  const finishedAt = deps.clock().getTime();
+  const outcome = result.ok ? "delivered" : !result.retryable || attempt >= deps.config.OUTBOX_MAX_ATTEMPTS ? "dead" : "retry";
+
+  await deps.db.kysely.transaction().execute(async (trx) => {
+    await trx.insertInto("store_update_attempts").values({
+      update_id: job.id,
+      attempt,
+      worker: workerId,
+      started_at: startedAt,
+      finished_at: finishedAt,
+      outcome,
+      response_status: result.responseStatus ?? null,
+      response_excerpt: result.responseExcerpt?.slice(0, 2000) ?? null,
+      error: result.ok ? null : result.error.slice(0, 1000),
+    }).execute();
+    // Only the lease holder may settle the job; a worker whose lease ran out loses its write.
+    await trx.updateTable("store_updates")
+      .set({
+        attempts: attempt,
+        state: outcome === "retry" ? "pending" : outcome,
+        next_attempt_at: outcome === "retry"
+          ? finishedAt + backoffDelayMs(attempt, deps.config.OUTBOX_BASE_DELAY_MS, deps.config.OUTBOX_MAX_DELAY_MS)
+          : job.next_attempt_at,
+        lease_owner: null,
+        lease_until: null,
+        last_error: result.ok ? null : result.error.slice(0, 1000),
+        delivered_at: result.ok ? finishedAt : null,
+      })
+      .where("id", "=", job.id)
+      .where("lease_owner", "=", workerId)
+      .execute();
+    await recordSessionEvent(trx, {
+      sessionId: job.session_id,
+      kind: `store_update_${outcome}`,
+      source: `worker:${workerId}`,
+      detail: { updateId: job.id, type: job.event_type, attempt, responseStatus: result.responseStatus, error: result.ok ? undefined : result.error },
+      at: finishedAt,
+    });
+  });
+  if (!result.ok) deps.logger.warn("store update failed", { updateId: job.id, attempt, outcome, error: result.error });
+  return result;
+}
+
+/** One pass of the outbox: claim due jobs and deliver them (concurrently, bounded by `limit`). */
+export async function runStoreUpdatesOnce(deps: BridgeDeps, workerId: string, limit = 20): Promise<number> {
+  const jobs = await claimStoreUpdates(deps, workerId, limit);
+  if (jobs.length) deps.logger.debug("claimed store updates", { workerId, ids: jobs.map((j) => j.id) });
+  await Promise.all(jobs.map((job) => deliverStoreUpdate(deps, workerId, job)));
+  return jobs.length;
+}
+
+/** Makes a dead-lettered (or waiting) update due now: the operator's "retry now". */
+export async function retryStoreUpdateNow(deps: BridgeDeps, updateId: string): Promise<boolean> {
+  const result = await deps.db.kysely.updateTable("store_updates")
+    .set({ state: "pending", next_attempt_at: deps.clock().getTime(), lease_owner: null, lease_until: null })
+    .where("id", "=", updateId)
+    .where("state", "in", ["dead", "pending"])
+    .executeTakeFirst();
+  const changed = Number(result.numUpdatedRows) === 1;
+  if (changed) deps.signals.storeUpdateQueued();
+  return changed;
+}

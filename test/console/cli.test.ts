@@ -1,0 +1,59 @@
+/** The console's CLI commands (src/console/cli.ts) without a terminal. */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { expect, it } from "vitest";
+import { configWith } from "../../src/config.ts";
+import { generateMasterKeySpec } from "../../src/crypto/secrets.ts";
+import { commands } from "../../src/cli/commands.ts";
+import { consoleCliCommands, readSecretFromStdin } from "../../src/console/cli.ts";
+import { login } from "../../src/console/auth.ts";
+import { createBridge } from "../../src/bridge.ts";
+import { builtinPlugins } from "../../src/main.ts";
+import { metricsToken } from "../../src/metrics/index.ts";
+
+it("reads a piped password without its trailing newline", async () => {
+  const input = new PassThrough();
+  input.end("a long password\n");
+  await expect(readSecretFromStdin("pw: ", input as unknown as NodeJS.ReadStream)).resolves.toBe("a long password");
+});
+
+it("prints the metrics token derived from the current master key", async () => {
+  const config = configWith({ MASTER_KEYS: generateMasterKeySpec("m1"), DATABASE_URL: "sqlite::memory:" });
+  const lines: string[] = [];
+  await consoleCliCommands["console metrics-token"]!.run({}, { config: () => config, plugins: { providers: [], storeAdapters: [] }, out: (s) => lines.push(s) });
+  expect(lines).toEqual([metricsToken({ config } as Parameters<typeof metricsToken>[0])]);
+  expect(lines[0]).toMatch(/^[A-Za-z0-9_-]{32}$/);
+  const other = configWith({ MASTER_KEYS: generateMasterKeySpec("m2") });
+  expect(metricsToken({ config: other } as Parameters<typeof metricsToken>[0])).not.toBe(lines[0]);
+});
+
+// The console's commands fit the CLI's command table (checked by tsc).
+export const fitsTheCommandTable: (typeof commands)[string] = consoleCliCommands["console set-password"]!;
+
+it("sets the operator password from piped stdin through the real CLI", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "cartbridge-cli-"));
+  try {
+    const env = { ...process.env, DATABASE_URL: `sqlite:${join(dir, "bridge.db")}`, MASTER_KEYS: generateMasterKeySpec("cli"), LOG_LEVEL: "silent" };
+    const run = (args: string[], input: string) => spawnSync(process.execPath, ["--import", "tsx", "test/console/cli-harness.ts", ...args], { env, input, encoding: "utf8", timeout: 60_000 });
+    const tooShort = run(["console", "set-password"], "short\n");
+    expect(tooShort.status).toBe(1);
+    expect(tooShort.stdout).toContain("at least 10 characters");
+    const ok = run(["console", "set-password", "--user", "ops"], "a piped password\n");
+    expect(ok.stderr).toBe("");
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain("console password set for ops");
+
+    const bridge = await createBridge({ config: configWith({ DATABASE_URL: env.DATABASE_URL, MASTER_KEYS: env.MASTER_KEYS, LOG_LEVEL: "silent" }), providers: builtinPlugins.providers, storeAdapters: builtinPlugins.storeAdapters, workers: false });
+    try {
+      expect(await login(bridge.deps, "ops", "a piped password")).toBeTruthy();
+      expect(await login(bridge.deps, "ops", "a piped password\n")).toBeUndefined();
+    } finally {
+      await bridge.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,27 @@
+/** Migration 005 (console tables and search indexes) goes up and down on both databases. */
+import { afterEach, expect, it } from "vitest";
+import { sql } from "kysely";
+import { migrateToLatest, openDatabase, type Db } from "../../src/db/database.ts";
+import * as m005 from "../../src/db/migrations/005_console.ts";
+import { describeEachDatabase, type TestDatabase } from "../support/databases.ts";
+
+describeEachDatabase("migration 005_console", (makeDb) => {
+  let db: Db | undefined;
+  let testDb: TestDatabase | undefined;
+  afterEach(async () => {
+    await db?.close();
+    await testDb?.drop();
+  });
+
+  it("creates console_operators and can be rolled back and reapplied", async () => {
+    testDb = await makeDb();
+    db = openDatabase(testDb.url);
+    await migrateToLatest(db);
+    const count = async () => Number((await sql<{ n: number }>`select count(*) as n from console_operators`.execute(db!.kysely)).rows[0]!.n);
+    expect(await count()).toBe(0);
+    await m005.down(db.kysely);
+    await expect(count()).rejects.toThrow();
+    await m005.up(db.kysely);
+    expect(await count()).toBe(0);
+  });
+});
