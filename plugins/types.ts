@@ -95,7 +95,10 @@ export interface NormalizedPaymentEvent {
   /** The total paid on the session so far, in minor units of `currency`, when the platform says. */
   amountPaidMinor?: bigint;
   currency?: string;
-  /** A stable id for the payment (dedupes payment rows); defaults to the event id. */
+  /**
+   * A stable id for the payment, used only when neither a transaction hash nor the platform's session id is
+   * known (the core names payments by those, the same on every path); else the event id.
+   */
   paymentReference?: string;
   transactions: TransactionRef[];
   occurredAt?: Date;

@@ -33,6 +33,19 @@ export interface PaymentObservation {
   graceMs?: number;
 }
 
+/**
+ * The one name a session's payment goes by, whoever observes it (webhook re-fetch, sweeper, reconciler,
+ * webhook alone), so that each path updates the same payment record instead of adding its own: the first
+ * transaction's hash when the platform names one, else the platform's session.
+ */
+export function paymentReferenceFor(providerName: string, providerSessionId: string, transactions: TransactionRef[]): string;
+export function paymentReferenceFor(providerName: string, providerSessionId: string | null, transactions: TransactionRef[]): string | undefined;
+export function paymentReferenceFor(providerName: string, providerSessionId: string | null, transactions: TransactionRef[]): string | undefined {
+  const hash = transactions[0]?.hash;
+  if (hash) return hash;
+  return providerSessionId ? `${providerName}:${providerSessionId}` : undefined;
+}
+
 export type Decision =
   | { kind: "transition"; to: SessionStatus; amountPaidMinor: bigint; reviewReason?: string }
   | { kind: "review"; reason: string; amountPaidMinor?: bigint }

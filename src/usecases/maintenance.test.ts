@@ -30,7 +30,9 @@ const refetchOnly: PaymentProvider<{ secret: string }, Record<string, never>> = 
     const expected = createHmac("sha256", ctx.credentials.secret).update(webhook.rawBody).digest("hex");
     if (webhook.headers["x-sig"] !== expected) throw new WebhookVerificationError("bad_signature");
     const body = JSON.parse(Buffer.from(webhook.rawBody).toString()) as { id: string; session: string; status: "paid" };
-    return { eventId: body.id, events: [{ providerSessionId: body.session, outcome: body.status, transactions: [] }] };
+    // The event names its own payment reference, as BTCPay's and SatsRail's adapters do: the core must still
+    // file the payment under one name on every path.
+    return { eventId: body.id, events: [{ providerSessionId: body.session, outcome: body.status, transactions: [], paymentReference: `ref_${body.id}` }] };
   },
   async fetchSession(id) {
     const state = platform.get(id);
@@ -67,7 +69,11 @@ describeEachDatabase("expiry sweeper, reconciler, re-fetch before crediting", (m
   const age = async (minutes: number) => {
     const ms = minutes * 60_000;
     await bridge.deps.db.kysely.updateTable("checkout_sessions")
-      .set((eb) => ({ created_at: eb("created_at", "-", ms), expires_at: eb("expires_at", "-", ms) })).execute();
+      .set((eb) => ({
+        created_at: eb("created_at", "-", ms),
+        expires_at: eb("expires_at", "-", ms),
+        provider_checked_at: eb("provider_checked_at", "-", ms), // stays null where never checked
+      })).execute();
   };
   const newSession = async () => (await (await postSession(bridge, key, cartBody())).json()) as { id: string };
   const status = async (id: string) => (await bridge.deps.db.kysely.selectFrom("checkout_sessions").select("status").where("id", "=", id).executeTakeFirstOrThrow()).status;
@@ -104,6 +110,24 @@ describeEachDatabase("expiry sweeper, reconciler, re-fetch before crediting", (m
     await drain(bridge);
     expect(await status(s.id)).toBe("paid");
     expect(endpoint.received.map((r) => r.update.type)).toEqual(["checkout_session.paid"]);
+  });
+
+  it("a payment seen by the webhook, the reconciler and the sweeper is one payment record", async () => {
+    const payments = async (id: string) =>
+      bridge.deps.db.kysely.selectFrom("payments").select(["reference", "amount_minor"]).where("session_id", "=", id).execute();
+    for (const transactions of [[], [{ hash: "0xfeed" }]]) {
+      const s = await newSession();
+      platform.set(`rf_${s.id}`, { providerSessionId: `rf_${s.id}`, status: "underpaid", amountPaidMinor: 1000n, currency: "USD", transactions });
+      await webhook({ id: `evt_${s.id}`, session: `rf_${s.id}`, status: "paid" });
+      await drain(bridge);
+      platform.set(`rf_${s.id}`, { providerSessionId: `rf_${s.id}`, status: "paid", amountPaidMinor: 4000n, currency: "USD", transactions });
+      await age(11);
+      await reconcileSessions(bridge.deps);
+      await age(31);
+      await expireSessions(bridge.deps);
+      expect(await status(s.id)).toBe("paid");
+      expect(await payments(s.id)).toEqual([{ reference: transactions[0]?.hash ?? `refetchonly:rf_${s.id}`, amount_minor: "4000" }]);
+    }
   });
 
   it("the sweeper expires open sessions, after asking the platform", async () => {

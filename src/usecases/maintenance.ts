@@ -3,7 +3,7 @@
  * never came, and the pruning of old idempotency records.
  */
 import type { BridgeDeps } from "../deps.ts";
-import { applyPaymentObservation } from "./apply-payment.ts";
+import { applyPaymentObservation, paymentReferenceFor } from "./apply-payment.ts";
 import { resolveConnection } from "./connections.ts";
 
 /** Open sessions past their expiry become `expired` (one store update each). */
@@ -29,7 +29,7 @@ export async function expireSessions(deps: BridgeDeps, limit = 200): Promise<num
             ...(state.amountPaidMinor !== undefined ? { amountPaidMinor: state.amountPaidMinor } : {}),
             ...(state.currency ? { currency: state.currency } : {}),
             transactions: state.transactions,
-            paymentReference: state.transactions[0]?.hash ?? `${connection.provider.name}:${session.provider_session_id}`,
+            paymentReference: paymentReferenceFor(connection.provider.name, session.provider_session_id, state.transactions),
             source: "sweeper+refetch",
           });
           continue;
@@ -80,7 +80,7 @@ export async function reconcileSessions(
             ...(state.amountPaidMinor !== undefined ? { amountPaidMinor: state.amountPaidMinor } : {}),
             ...(state.currency ? { currency: state.currency } : {}),
             transactions: state.transactions,
-            paymentReference: state.transactions[0]?.hash ?? `${connection.provider.name}:${session.provider_session_id}`,
+            paymentReference: paymentReferenceFor(connection.provider.name, session.provider_session_id, state.transactions),
             source: "reconcile",
           });
           if (result.changed) changed++;

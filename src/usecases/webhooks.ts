@@ -10,7 +10,7 @@ import { safeEqual } from "../crypto/secrets.ts";
 import type { Database, WebhookEventRow } from "../db/schema.ts";
 import type { BridgeDeps } from "../deps.ts";
 import { newId } from "../domain/ids.ts";
-import { applyPaymentObservation, type PaymentObservation } from "./apply-payment.ts";
+import { applyPaymentObservation, paymentReferenceFor, type PaymentObservation } from "./apply-payment.ts";
 import { resolveConnection } from "./connections.ts";
 import { bigintReplacer, recordSessionEvent } from "./session-records.ts";
 
@@ -241,7 +241,7 @@ async function observe(
       ...(state.currency ? { currency: state.currency } : {}),
       ...(event.orderId ? { orderId: event.orderId } : {}),
       transactions: state.transactions.length ? state.transactions : event.transactions,
-      paymentReference: event.paymentReference ?? state.transactions[0]?.hash ?? `${connection.provider.name}:${providerSessionId}`,
+      paymentReference: paymentReferenceFor(connection.provider.name, providerSessionId, state.transactions.length ? state.transactions : event.transactions),
       ...(event.occurredAt ? { occurredAt: event.occurredAt } : {}),
       ...(state.providerStatus ? { providerStatus: state.providerStatus } : {}),
       source: `${source}+refetch`,
@@ -256,7 +256,7 @@ async function observe(
     ...(event.currency ? { currency: event.currency } : {}),
     ...(event.orderId ? { orderId: event.orderId } : {}),
     transactions: event.transactions,
-    paymentReference: event.paymentReference ?? eventId,
+    paymentReference: paymentReferenceFor(connection.provider.name, providerSessionId, event.transactions) ?? event.paymentReference ?? eventId,
     ...(event.occurredAt ? { occurredAt: event.occurredAt } : {}),
     ...(event.providerStatus ? { providerStatus: event.providerStatus } : {}),
     source,
