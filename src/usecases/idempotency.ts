@@ -31,24 +31,33 @@ export async function beginIdempotentRequest(
   const db = deps.db.kysely;
   const requestHash = sha256Hex(fingerprint);
   const nowMs = deps.clock().getTime();
-  const handle = {
+  /**
+   * The holder's `locked_until` is its fencing token: a takeover only happens after the lock ran out and
+   * always writes a later time, so a request that lost its key (it stalled past the lock) can neither
+   * complete nor delete what the new holder is doing. Its transaction, session insert included, rolls back.
+   */
+  const handleFor = (lockedUntil: number) => ({
     kind: "proceed" as const,
     complete: async (trx: Transaction<Database>, status: number, body: unknown) => {
-      await trx.updateTable("idempotency_keys")
+      const done = await trx.updateTable("idempotency_keys")
         .set({ state: "done", response_status: status, response_body: JSON.stringify(body) })
-        .where("store_id", "=", storeId).where("idem_key", "=", key).execute();
+        .where("store_id", "=", storeId).where("idem_key", "=", key)
+        .where("state", "=", "in_progress").where("locked_until", "=", lockedUntil)
+        .executeTakeFirst();
+      if (Number(done.numUpdatedRows) !== 1) throw keyInUse();
     },
     abandon: async () => {
       await db.deleteFrom("idempotency_keys")
-        .where("store_id", "=", storeId).where("idem_key", "=", key).where("state", "=", "in_progress").execute();
+        .where("store_id", "=", storeId).where("idem_key", "=", key)
+        .where("state", "=", "in_progress").where("locked_until", "=", lockedUntil).execute();
     },
-  };
+  });
   try {
     await db.insertInto("idempotency_keys").values({
       store_id: storeId, idem_key: key, request_hash: requestHash, state: "in_progress",
       response_status: null, response_body: null, created_at: nowMs, locked_until: nowMs + lockMs,
     }).execute();
-    return handle;
+    return handleFor(nowMs + lockMs);
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
   }
@@ -56,7 +65,7 @@ export async function beginIdempotentRequest(
     .where("store_id", "=", storeId).where("idem_key", "=", key).executeTakeFirst();
   if (!existing) {
     // Abandoned between our insert and read: the key is free again, but let the client retry cleanly.
-    throw new ApiError("idempotency_key_in_use", "A request with this Idempotency-Key is in progress; retry shortly.", undefined, { "Retry-After": "1" });
+    throw keyInUse();
   }
   if (existing.request_hash !== requestHash) {
     throw new ApiError(
@@ -73,7 +82,11 @@ export async function beginIdempotentRequest(
     const taken = await db.updateTable("idempotency_keys").set({ locked_until: nowMs + lockMs })
       .where("store_id", "=", storeId).where("idem_key", "=", key)
       .where("state", "=", "in_progress").where("locked_until", "<", nowMs).executeTakeFirst();
-    if (Number(taken.numUpdatedRows) === 1) return handle;
+    if (Number(taken.numUpdatedRows) === 1) return handleFor(nowMs + lockMs);
   }
-  throw new ApiError("idempotency_key_in_use", "A request with this Idempotency-Key is in progress; retry shortly.", undefined, { "Retry-After": "1" });
+  throw keyInUse();
+}
+
+function keyInUse(): ApiError {
+  return new ApiError("idempotency_key_in_use", "A request with this Idempotency-Key is in progress; retry shortly.", undefined, { "Retry-After": "1" });
 }

@@ -136,12 +136,30 @@ describeEachDatabase("store updates (outbox)", (makeDb, dialect) => {
     expect(await jobStates()).toEqual(["delivered"]);
   });
 
+  it("a delivery that outlasts the lease keeps it: no second worker takes the job over", async () => {
+    await bridge.close();
+    bridge = await createTestBridge({ databaseUrl: db.url, config: { MASTER_KEYS: masterKeys, OUTBOX_LEASE_MS: "300" } });
+    await queuePaidSessions(1);
+    endpoint.delayMs = 1_500; // five leases long
+    const slow = runStoreUpdatesOnce(bridge.deps, "w1");
+    await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 8; i++) {
+      await new Promise((r) => setTimeout(r, 150));
+      expect(await runStoreUpdatesOnce(bridge.deps, "w2")).toBe(0);
+    }
+    expect(await slow).toBe(1);
+    expect(endpoint.requests).toBe(1);
+    expect(await jobStates()).toEqual(["delivered"]);
+  });
+
   it("two bridge processes on one database split the jobs without duplicates", async () => {
     const ids = await queuePaidSessions(60);
     // Hold the jobs back until both processes run, then release them all at once.
     const jobs = () => bridge.deps.db.kysely.updateTable("store_updates");
     await jobs().set({ next_attempt_at: Date.now() + 10 * 60_000 }).execute();
-    endpoint.delayMs = 50;
+    // Each delivery is slow enough that one process alone needs ~0.75 s for all of them (three claims of 20):
+    // time for the other one to poll and claim its share even on a loaded machine.
+    endpoint.delayMs = 250;
     await Promise.all([startWorkerProcess(), startWorkerProcess()]);
     await jobs().set({ next_attempt_at: Date.now() }).execute();
     await endpoint.waitFor((r) => r.length >= ids.length, 60_000);

@@ -75,6 +75,9 @@ export async function deliverStoreUpdate(deps: BridgeDeps, workerId: string, job
   if (!store || !adapter || !store.credentials_enc) {
     result = { ok: false, retryable: false, error: store ? `no adapter for ${store.platform}` : "store deleted" };
   } else {
+    // A WooCommerce or Shopify delivery makes several calls, each with its own timeout, so it can outlast the
+    // lease; the holder keeps renewing it so that no other worker takes the job over while it is in flight.
+    const heartbeat = setInterval(() => void renewLease(deps, workerId, job.id), Math.max(20, Math.floor(deps.config.OUTBOX_LEASE_MS / 3)));
     try {
       const credentials = adapter.credentialsSchema.parse(await deps.secrets.open(store.credentials_enc));
       result = await adapter.deliver(JSON.parse(job.payload_json) as StoreUpdate, {
@@ -88,6 +91,8 @@ export async function deliverStoreUpdate(deps: BridgeDeps, workerId: string, job
       });
     } catch (err) {
       result = { ok: false, retryable: true, error: `adapter failed: ${(err as Error).message}` };
+    } finally {
+      clearInterval(heartbeat);
     }
   }
   const finishedAt = deps.clock().getTime();
@@ -131,6 +136,18 @@ export async function deliverStoreUpdate(deps: BridgeDeps, workerId: string, job
   });
   if (!result.ok) deps.logger.warn("store update failed", { updateId: job.id, attempt, outcome, error: result.error });
   return result;
+}
+
+async function renewLease(deps: BridgeDeps, workerId: string, updateId: string): Promise<void> {
+  try {
+    await deps.db.kysely.updateTable("store_updates")
+      .set({ lease_until: deps.clock().getTime() + deps.config.OUTBOX_LEASE_MS })
+      .where("id", "=", updateId).where("lease_owner", "=", workerId).where("state", "=", "delivering")
+      .execute();
+  } catch (err) {
+    // A missed renewal only risks a second delivery, which adapters tolerate (they are idempotent).
+    deps.logger.warn("could not renew a store update's lease", { updateId, err });
+  }
 }
 
 /** One pass of the outbox: claim due jobs and deliver them (concurrently, bounded by `limit`). */

@@ -69,6 +69,19 @@ describeEachDatabase("webhook pipeline", (makeDb) => {
     expect(endpoint.received).toHaveLength(1);
   });
 
+  it("event ids longer than the indexed column are told apart by their whole text, and still deduplicated", async () => {
+    const session = await newSession();
+    const prefix = `evt_${"x".repeat(300)}`;
+    const first = signed({ ...buildSandboxEvent(session, "underpaid", new Date()), id: `${prefix}-1` });
+    const second = signed({ ...buildSandboxEvent(session, "paid", new Date()), id: `${prefix}-2` });
+    const bodies = [];
+    for (const req of [first, second, first]) bodies.push(await (await post(req)).json());
+    expect(bodies.map((b) => Boolean(b.duplicate))).toEqual([false, false, true]);
+    const keys = await bridge.deps.db.kysely.selectFrom("webhook_events").select("event_id").execute();
+    expect(keys).toHaveLength(2);
+    expect(keys.every((k) => /^sha256:[0-9a-f]{64}$/.test(k.event_id))).toBe(true);
+  });
+
   it("a late or out-of-order event never turns a paid session back", async () => {
     const session = await newSession();
     await post(signed(buildSandboxEvent(session, "paid", new Date())));

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import type { ExpressionBuilder } from "kysely";
 import { WebhookVerificationError, type NormalizedPaymentEvent } from "../../plugins/types.ts";
-import { safeEqual } from "../crypto/secrets.ts";
+import { safeEqual, sha256Hex } from "../crypto/secrets.ts";
 import type { Database, WebhookEventRow } from "../db/schema.ts";
 import type { BridgeDeps } from "../deps.ts";
 import { newId } from "../domain/ids.ts";
@@ -74,7 +74,7 @@ export async function ingestWebhook(
         id,
         provider: input.provider,
         connection_id: input.connectionId,
-        event_id: verified.eventId.slice(0, 191),
+        event_id: dedupeKeyOfEventId(verified.eventId),
         status: "received",
         attempts: 0,
         next_attempt_at: nowMs,
@@ -94,6 +94,14 @@ export async function ingestWebhook(
   }
   deps.signals.webhookReceived(id);
   return { kind: "accepted", eventRowId: id };
+}
+
+/**
+ * The key an event is deduplicated by, within the 191 characters an indexed utf8mb4 column holds. Longer
+ * ids are hashed whole: cutting them would make two events that share a long prefix one event.
+ */
+export function dedupeKeyOfEventId(eventId: string): string {
+  return eventId.length <= 191 ? eventId : `sha256:${sha256Hex(eventId)}`;
 }
 
 export function isUniqueViolation(err: unknown): boolean {
