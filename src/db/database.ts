@@ -10,6 +10,7 @@ import * as m003 from "./migrations/003_woocommerce.ts";
 import * as m004 from "./migrations/004_shopify.ts";
 import * as m005 from "./migrations/005_console.ts";
 import * as m006 from "./migrations/006_binary_collation.ts";
+import * as m007 from "./migrations/007_drop_redundant_order_index.ts";
 
 export type Dialect = "sqlite" | "mysql";
 
@@ -58,6 +59,7 @@ const migrations: Record<string, Migration> = {
   "004_shopify": m004,
   "005_console": m005,
   "006_binary_collation": m006,
+  "007_drop_redundant_order_index": m007,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

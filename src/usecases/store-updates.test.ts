@@ -136,6 +136,28 @@ describeEachDatabase("store updates (outbox)", (makeDb, dialect) => {
     expect(await jobStates()).toEqual(["delivered"]);
   });
 
+  it("a retried update older than one the store accepted is not sent: the order never moves back", async () => {
+    const { id } = (await (await postSession(bridge, store.testKey, cartBody())).json()) as { id: string };
+    await applyPaymentObservation(bridge.deps, id, { outcome: "expired", transactions: [], source: "test" });
+    endpoint.down = true;
+    await runStoreUpdatesOnce(bridge.deps, "w1"); // `expired` fails and waits for its retry
+    endpoint.down = false;
+    await bridge.deps.db.kysely.updateTable("store_updates").set({ next_attempt_at: Date.now() + 60_000 }).execute();
+    await applyPaymentObservation(bridge.deps, id, { outcome: "paid", amountPaidMinor: 4000n, currency: "USD", transactions: [], source: "test" });
+    expect(await runStoreUpdatesOnce(bridge.deps, "w1")).toBe(1); // `paid_late`, the newer one, goes first
+
+    await bridge.deps.db.kysely.updateTable("store_updates").set({ next_attempt_at: Date.now() }).where("state", "=", "pending").execute();
+    expect(await runStoreUpdatesOnce(bridge.deps, "w1")).toBe(1);
+    expect(endpoint.received.map((r) => r.update.type)).toEqual(["checkout_session.paid_late"]);
+    const rows = await bridge.deps.db.kysely.selectFrom("store_updates").select(["event_type", "state"]).orderBy("created_at").execute();
+    expect(rows).toEqual([
+      { event_type: "checkout_session.expired", state: "superseded" },
+      { event_type: "checkout_session.paid_late", state: "delivered" },
+    ]);
+    const timeline = await bridge.deps.db.kysely.selectFrom("session_events").select("kind").where("session_id", "=", id).execute();
+    expect(timeline.map((e) => e.kind)).toContain("store_update_superseded");
+  });
+
   it("a delivery that outlasts the lease keeps it: no second worker takes the job over", async () => {
     await bridge.close();
     bridge = await createTestBridge({ databaseUrl: db.url, config: { MASTER_KEYS: masterKeys, OUTBOX_LEASE_MS: "300" } });

@@ -1,6 +1,7 @@
 /**
  * The outbox worker: delivers queued store updates to the store adapters, with exponential backoff and
- * full jitter, records every attempt, and dead-letters after the last one.
+ * full jitter, records every attempt, and dead-letters after the last one. An update older than one the store
+ * already accepted for the same session is never sent (`superseded`), so a retry cannot move an order back.
  *
  * Claiming: on MySQL/MariaDB, `SELECT … FOR UPDATE SKIP LOCKED` inside a transaction lets several bridge
  * processes take disjoint jobs; on SQLite (one writer at a time) a single UPDATE takes the job with a lease.
@@ -66,13 +67,28 @@ export function backoffDelayMs(attempt: number, baseMs: number, maxMs: number, r
   return Math.round(baseMs + random() * Math.max(0, ceiling - baseMs));
 }
 
+/** Not sent: the store already accepted a newer update of the same session. */
+interface Superseded {
+  ok: false;
+  retryable: false;
+  superseded: true;
+  error: string;
+  responseStatus?: undefined;
+  responseExcerpt?: undefined;
+}
+
 export async function deliverStoreUpdate(deps: BridgeDeps, workerId: string, job: StoreUpdateRow): Promise<DeliveryResult> {
   const startedAt = deps.clock().getTime();
   const attempt = job.attempts + 1;
-  let result: DeliveryResult;
+  let result: DeliveryResult | Superseded;
   const store = await deps.db.kysely.selectFrom("stores").selectAll().where("id", "=", job.store_id).executeTakeFirst();
   const adapter = store ? deps.storeAdapters.get(store.platform) : undefined;
-  if (!store || !adapter || !store.credentials_enc) {
+  const newer = await newerDeliveredUpdate(deps, job);
+  if (newer) {
+    // A retried `expired` must not reach the store after the `paid_late` that followed it: the store would
+    // cancel a paid order. The store already has a newer view of this session, so this one is not sent.
+    result = { ok: false, retryable: false, superseded: true, error: `superseded by ${newer.event_type} (${newer.id}), already delivered` };
+  } else if (!store || !adapter || !store.credentials_enc) {
     result = { ok: false, retryable: false, error: store ? `no adapter for ${store.platform}` : "store deleted" };
   } else {
     // A WooCommerce or Shopify delivery makes several calls, each with its own timeout, so it can outlast the
@@ -96,7 +112,11 @@ export async function deliverStoreUpdate(deps: BridgeDeps, workerId: string, job
     }
   }
   const finishedAt = deps.clock().getTime();
-  const outcome = result.ok ? "delivered" : !result.retryable || attempt >= deps.config.OUTBOX_MAX_ATTEMPTS ? "dead" : "retry";
+  const outcome = result.ok
+    ? "delivered"
+    : "superseded" in result
+      ? "superseded"
+      : !result.retryable || attempt >= deps.config.OUTBOX_MAX_ATTEMPTS ? "dead" : "retry";
 
   await deps.db.kysely.transaction().execute(async (trx) => {
     await trx.insertInto("store_update_attempts").values({
@@ -134,8 +154,22 @@ export async function deliverStoreUpdate(deps: BridgeDeps, workerId: string, job
       at: finishedAt,
     });
   });
-  if (!result.ok) deps.logger.warn("store update failed", { updateId: job.id, attempt, outcome, error: result.error });
+  if (!result.ok && "superseded" in result) deps.logger.info("store update superseded", { updateId: job.id, reason: result.error });
+  else if (!result.ok) deps.logger.warn("store update failed", { updateId: job.id, attempt, outcome, error: result.error });
   return result;
+}
+
+/** An update of the same session, created after `job`, that the store has already accepted. */
+async function newerDeliveredUpdate(deps: BridgeDeps, job: StoreUpdateRow) {
+  return deps.db.kysely.selectFrom("store_updates").select(["id", "event_type"])
+    .where("session_id", "=", job.session_id)
+    .where("state", "=", "delivered")
+    .where((eb) => eb.or([
+      eb("created_at", ">", job.created_at),
+      eb.and([eb("created_at", "=", job.created_at), eb("id", ">", job.id)]),
+    ]))
+    .limit(1)
+    .executeTakeFirst();
 }
 
 async function renewLease(deps: BridgeDeps, workerId: string, updateId: string): Promise<void> {
