@@ -72,6 +72,22 @@ describeEachDatabase("store updates (outbox)", (makeDb, dialect) => {
     return child;
   }
 
+  /** Resolves once the process has logged that its background loops run (tsx start-up takes seconds under load). */
+  function workerRunning(child: ChildProcess): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let seen = "";
+      const onData = (d: Buffer) => {
+        seen += d.toString();
+        if (seen.includes("cartbridge worker running")) {
+          child.stdout?.off("data", onData);
+          resolve();
+        }
+      };
+      child.stdout?.on("data", onData);
+      child.once("exit", (code) => reject(new Error(`worker exited with ${code} before it ran`)));
+    });
+  }
+
   const jobStates = async () =>
     (await bridge.deps.db.kysely.selectFrom("store_updates").select("state").execute()).map((r) => r.state);
 
@@ -180,9 +196,10 @@ describeEachDatabase("store updates (outbox)", (makeDb, dialect) => {
     const jobs = () => bridge.deps.db.kysely.updateTable("store_updates");
     await jobs().set({ next_attempt_at: Date.now() + 10 * 60_000 }).execute();
     // Each delivery is slow enough that one process alone needs ~0.75 s for all of them (three claims of 20):
-    // time for the other one to poll and claim its share even on a loaded machine.
+    // time for the other one (polling every 50 ms) to claim its share even on a loaded machine.
     endpoint.delayMs = 250;
-    await Promise.all([startWorkerProcess(), startWorkerProcess()]);
+    // Release the jobs only once both processes poll, so neither can take them all before the other is up.
+    await Promise.all([startWorkerProcess(), startWorkerProcess()].map(async (started) => workerRunning(await started)));
     await jobs().set({ next_attempt_at: Date.now() }).execute();
     await endpoint.waitFor((r) => r.length >= ids.length, 60_000);
     for (let i = 0; i < 200 && (await jobStates()).some((s) => s !== "delivered"); i++) await new Promise((r) => setTimeout(r, 50));
