@@ -11,6 +11,7 @@ import * as m004 from "./migrations/004_shopify.ts";
 import * as m005 from "./migrations/005_console.ts";
 import * as m006 from "./migrations/006_binary_collation.ts";
 import * as m007 from "./migrations/007_drop_redundant_order_index.ts";
+import * as m008 from "./migrations/008_one_delivery_per_session.ts";
 
 export type Dialect = "sqlite" | "mysql";
 
@@ -60,6 +61,7 @@ const migrations: Record<string, Migration> = {
   "005_console": m005,
   "006_binary_collation": m006,
   "007_drop_redundant_order_index": m007,
+  "008_one_delivery_per_session": m008,
 };
 
 class StaticMigrationProvider implements MigrationProvider {
@@ -72,15 +74,28 @@ export interface MigrationReport {
   applied: string[];
 }
 
-/** Brings the schema to the newest version; safe to run on every start and from several processes. */
+/**
+ * Brings the schema to the newest version; safe to run on every start and from several processes.
+ * Pending migrations run one step at a time so `onProgress` reports each as it finishes (a long one shows
+ * where the work is); it may return a promise, awaited before the next step.
+ */
 export async function migrateToLatest(
   db: Db,
-  onProgress?: (name: string, index: number, total: number) => void,
+  onProgress?: (name: string, index: number, total: number) => void | Promise<void>,
 ): Promise<MigrationReport> {
   const migrator = new Migrator({ db: db.kysely, provider: new StaticMigrationProvider() });
-  const { error, results } = await migrator.migrateToLatest();
-  const applied = (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
-  applied.forEach((name, i) => onProgress?.(name, i + 1, applied.length));
-  if (error) throw error instanceof Error ? error : new Error(String(error));
+  const total = (await migrator.getMigrations()).filter((m) => m.executedAt === undefined).length;
+  const applied: string[] = [];
+  while (applied.length < total) {
+    const { error, results } = await migrator.migrateUp();
+    if (error) throw error instanceof Error ? error : new Error(String(error));
+    const done = (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+    // Another process applied the rest between our count and this step: nothing is left to do.
+    if (done.length === 0) break;
+    for (const name of done) {
+      applied.push(name);
+      await onProgress?.(name, applied.length, total);
+    }
+  }
   return { applied };
 }

@@ -1,4 +1,7 @@
-/** Migration 005 (console tables and search indexes) goes up and down on both databases. */
+/**
+ * Migration 005 (console tables and search indexes) goes up and down on both databases, and
+ * migrateToLatest reports each migration as it finishes, not after all of them.
+ */
 import { afterEach, expect, it } from "vitest";
 import { sql } from "kysely";
 import { migrateToLatest, openDatabase, type Db } from "../../src/db/database.ts";
@@ -23,5 +26,22 @@ describeEachDatabase("migration 005_console", (makeDb) => {
     await expect(count()).rejects.toThrow();
     await m005.up(db.kysely);
     expect(await count()).toBe(0);
+  });
+
+  it("reports progress between migrations, each while only the ones before it are applied", async () => {
+    testDb = await makeDb();
+    db = openDatabase(testDb.url);
+    const applied = async () => Number((await sql<{ n: number }>`select count(*) as n from kysely_migration`.execute(db!.kysely)).rows[0]!.n);
+    const seen: Array<[string, number, number, number]> = [];
+    const report = await migrateToLatest(db, async (name, index, total) => {
+      seen.push([name, index, total, await applied()]);
+    });
+    expect(report.applied.length).toBeGreaterThan(1);
+    expect(seen.map(([name]) => name)).toEqual(report.applied);
+    // Replaying after the work would see every migration already applied at the first event.
+    expect(seen.map(([, index, total, inDb]) => [index, total, inDb])).toEqual(
+      report.applied.map((_, i) => [i + 1, report.applied.length, i + 1]),
+    );
+    expect((await migrateToLatest(db)).applied).toEqual([]);
   });
 });
