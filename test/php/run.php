@@ -161,8 +161,9 @@ switch ( $input['scenario'] ) {
 				cb_settings( $step['settings'] );
 			}
 			$gateway   = new Cartbridge_Gateway();
+			$checkout  = isset( $step['checkout'] ) ? $step['checkout'] : 'classic';
 			$results[] = array(
-				'result'    => $gateway->process_payment( $order->get_id() ),
+				'result'    => 'blocks' === $checkout ? cb_store_api_checkout( $gateway, $order->get_id() ) : cb_classic_checkout( $gateway, $order->get_id() ),
 				'available' => $gateway->is_available(),
 			);
 		}

@@ -254,6 +254,21 @@ describePhp("WordPress plugin (PHP) against a live bridge", () => {
     expect(unconfigured.out[0].available).toBe(false);
   });
 
+  it("Checkout block: the Store API clears notices after process_payment, so the buyer's message travels in the exception", async () => {
+    const down = await runPhp({ ...base(), scenario: "process_payment", order: order(506), steps: [{ checkout: "blocks", settings: { bridge_url: deadUrl } }] });
+    expect(down.out[0].result).toEqual({
+      error: { code: "woocommerce_rest_checkout_process_payment_error", status: 400, message: expect.stringContaining("temporarily unavailable") },
+    });
+    expect(down.notices).toEqual([]);
+    expect(down.logs.some((l) => l.level === "error" && l.message.includes("Order 506: could not start the crypto checkout"))).toBe(true);
+
+    const refused = await runPhp({ ...base(), scenario: "process_payment", order: order(507), steps: [{ checkout: "blocks", settings: { provider: "nosuchprovider" } }] });
+    expect(refused.out[0].result.error.message).toContain("could not be started for this order");
+
+    const ok = await runPhp({ ...base(), scenario: "process_payment", order: order(508), steps: [{ checkout: "blocks" }] });
+    expect(ok.out[0].result).toEqual({ status: "success", redirect: expect.stringMatching(/^http:\/\/bridge\.test\/pay\/cs_/) });
+  });
+
   it("thank-you page: the bridge's real status, server-side; the page never marks the order paid", async () => {
     const created = await runPhp({ ...base(), scenario: "process_payment", order: order(510), steps: [{}] });
     const meta = created.orders["510"]!.meta;

@@ -189,14 +189,19 @@ class Cartbridge_Gateway extends WC_Payment_Gateway {
 	/**
 	 * Sends the order to the bridge and the buyer to the hosted checkout.
 	 *
+	 * Failures throw instead of adding a notice: the Checkout block's Store API calls wc_clear_notices()
+	 * right after process_payment() and shows a generic error, so a notice would never reach the buyer.
+	 * Both checkouts show an exception's message (classic: WC_Checkout adds it as a notice; blocks:
+	 * the Store API returns it as the checkout error).
+	 *
 	 * @param int $order_id Order id.
 	 * @return array
+	 * @throws Exception With the message for the buyer, when the checkout cannot be started.
 	 */
 	public function process_payment( $order_id ) {
 		$order = wc_get_order( $order_id );
 		if ( ! $order ) {
-			wc_add_notice( __( 'We could not find your order. Please try again.', 'cartbridge-for-woocommerce' ), 'error' );
-			return array( 'result' => 'failure' );
+			throw new Exception( __( 'We could not find your order. Please try again.', 'cartbridge-for-woocommerce' ) );
 		}
 		$client = $this->api_client();
 		try {
@@ -216,19 +221,16 @@ class Cartbridge_Gateway extends WC_Payment_Gateway {
 			}
 		} catch ( Cartbridge_Api_Exception $e ) {
 			$this->log( 'error', sprintf( 'Order %s: could not start the crypto checkout: %s', $order->get_id(), $e->describe() ) );
-			wc_add_notice( $this->buyer_message( $e ), 'error' );
-			return array( 'result' => 'failure' );
+			throw new Exception( $this->buyer_message( $e ) );
 		} catch ( Throwable $t ) {
-			// Never a white screen at checkout: whatever broke, the buyer gets a notice and the log the cause.
+			// Never a white screen at checkout: whatever broke, the buyer gets a message and the log the cause.
 			$this->log( 'error', sprintf( 'Order %s: unexpected error starting the crypto checkout: %s', $order->get_id(), $t->getMessage() ) );
-			wc_add_notice( __( 'The crypto payment could not be started. Please try again or choose another payment method.', 'cartbridge-for-woocommerce' ), 'error' );
-			return array( 'result' => 'failure' );
+			throw new Exception( __( 'The crypto payment could not be started. Please try again or choose another payment method.', 'cartbridge-for-woocommerce' ) );
 		}
 
 		if ( empty( $session['id'] ) || empty( $session['checkoutUrl'] ) ) {
 			$this->log( 'error', sprintf( 'Order %s: the bridge answered without a session id or checkout URL.', $order->get_id() ) );
-			wc_add_notice( __( 'The crypto payment could not be started. Please try again or choose another payment method.', 'cartbridge-for-woocommerce' ), 'error' );
-			return array( 'result' => 'failure' );
+			throw new Exception( __( 'The crypto payment could not be started. Please try again or choose another payment method.', 'cartbridge-for-woocommerce' ) );
 		}
 
 		if ( $order->get_meta( self::META_SESSION_ID, true ) !== $session['id'] ) {

@@ -53,6 +53,62 @@ namespace {
 	function wc_add_notice( $message, $type = 'success' ) {
 		$GLOBALS['cb_test']['notices'][] = array( 'type' => $type, 'message' => $message );
 	}
+	function wc_notice_count( $type = '' ) {
+		$count = 0;
+		foreach ( $GLOBALS['cb_test']['notices'] as $notice ) {
+			$count += ( '' === $type || $type === $notice['type'] ) ? 1 : 0;
+		}
+		return $count;
+	}
+	function wc_clear_notices() {
+		$GLOBALS['cb_test']['notices'] = array();
+	}
+
+	/**
+	 * Classic checkout, as WC_Checkout::process_checkout() runs the gateway: an exception's message
+	 * becomes an error notice; a returned array is the result.
+	 */
+	function cb_classic_checkout( $gateway, $order_id ) {
+		try {
+			return $gateway->process_payment( $order_id );
+		} catch ( Exception $e ) {
+			wc_add_notice( $e->getMessage(), 'error' );
+			return array( 'result' => 'failure' );
+		}
+	}
+
+	/**
+	 * Checkout block, as the Store API runs a gateway without its own Blocks payment processing:
+	 * StoreApi\Legacy::process_legacy_payment() (validate_fields, notices to exceptions, process_payment,
+	 * then wc_clear_notices()) inside CheckoutTrait::process_payment(), which turns any exception into a
+	 * 400 `woocommerce_rest_checkout_process_payment_error` carrying the exception's message. Notices
+	 * added by process_payment() are cleared and never reach the buyer.
+	 */
+	function cb_store_api_checkout( $gateway, $order_id ) {
+		try {
+			$gateway->validate_fields();
+			foreach ( $GLOBALS['cb_test']['notices'] as $notice ) {
+				if ( 'error' === $notice['type'] ) {
+					wc_clear_notices();
+					throw new Exception( $notice['message'] );
+				}
+			}
+			$gateway_result = $gateway->process_payment( $order_id );
+			wc_clear_notices();
+			return array(
+				'status'   => isset( $gateway_result['result'] ) && 'success' === $gateway_result['result'] ? 'success' : 'failure',
+				'redirect' => isset( $gateway_result['redirect'] ) ? $gateway_result['redirect'] : '',
+			);
+		} catch ( Exception $e ) {
+			return array(
+				'error' => array(
+					'code'    => 'woocommerce_rest_checkout_process_payment_error',
+					'message' => $e->getMessage(),
+					'status'  => 400,
+				),
+			);
+		}
+	}
 	function wc_get_price_decimals() {
 		return isset( $GLOBALS['cb_test']['decimals'] ) ? $GLOBALS['cb_test']['decimals'] : 2;
 	}
@@ -255,6 +311,9 @@ namespace {
 		}
 		public function is_available() {
 			return 'yes' === $this->enabled;
+		}
+		public function validate_fields() {
+			return true;
 		}
 		public function supports( $feature ) {
 			return in_array( $feature, $this->supports, true );
