@@ -168,27 +168,72 @@ export function isValidCsrfToken(deps: BridgeDeps, session: ConsoleSession, toke
   return typeof token === "string" && token.length > 0 && safeEqual(token, csrfTokenFor(deps, session));
 }
 
+export interface LoginThrottleOptions {
+  /** Attempts per user name in the window (a guess at one operator's password). */
+  perUsername?: number;
+  /** Attempts per client address in the window (one client spraying many user names). */
+  perAddress?: number;
+  windowMs?: number;
+  /** Buckets kept in memory; past this the least recently used are dropped, never all at once. */
+  maxBuckets?: number;
+}
+
 /**
- * Failed logins per user name in a sliding 15-minute window; past the limit the login answers 429.
- * In-process, like the API rate limit: enough to make guessing a 10-character password hopeless.
+ * Sign-in attempts in a sliding window, per user name and per client address; past either limit the
+ * login answers 429 with Retry-After. An attempt is counted *before* the password is checked, so requests
+ * sent in parallel cannot all slip in while scrypt runs; a success refunds it. In-process, like the API
+ * rate limit: enough to make guessing a 10-character password hopeless.
  */
 export class LoginThrottle {
-  private readonly failures = new Map<string, number[]>();
-  constructor(private readonly limit = 20, private readonly windowMs = 15 * 60_000) {}
+  private readonly buckets = new Map<string, number[]>();
+  private readonly perUsername: number;
+  private readonly perAddress: number;
+  private readonly windowMs: number;
+  private readonly maxBuckets: number;
 
-  blocked(username: string, nowMs: number): boolean {
-    return this.recent(username, nowMs).length >= this.limit;
+  constructor(options: LoginThrottleOptions = {}) {
+    this.perUsername = options.perUsername ?? 20;
+    this.perAddress = options.perAddress ?? 100;
+    this.windowMs = options.windowMs ?? 15 * 60_000;
+    this.maxBuckets = options.maxBuckets ?? 10_000;
   }
-  fail(username: string, nowMs: number): void {
-    const list = this.recent(username, nowMs);
-    list.push(nowMs);
-    this.failures.set(username, list);
-    if (this.failures.size > 10_000) this.failures.clear();
+
+  /**
+   * Counts an attempt and returns 0, or counts nothing and returns the seconds until the oldest attempt
+   * of a full bucket leaves the window. Synchronous on purpose: no await between the check and the count.
+   */
+  attempt(username: string, address: string, nowMs: number): number {
+    const limits: Array<[string, number]> = [[`user:${username}`, this.perUsername], [`addr:${address}`, this.perAddress]];
+    let wait = 0;
+    for (const [key, limit] of limits) {
+      const recent = this.recent(key, nowMs);
+      if (recent.length >= limit) wait = Math.max(wait, Math.ceil((recent[recent.length - limit]! + this.windowMs - nowMs) / 1000));
+    }
+    if (wait > 0) return Math.max(1, wait);
+    for (const [key] of limits) this.touch(key, [...this.recent(key, nowMs), nowMs]);
+    return 0;
   }
-  succeed(username: string): void {
-    this.failures.delete(username);
+
+  /** The password was right: the user name's failures are forgiven, and this attempt is not held against the address. */
+  succeed(username: string, address: string, nowMs: number): void {
+    this.buckets.delete(`user:${username}`);
+    const recent = this.recent(`addr:${address}`, nowMs);
+    const at = recent.lastIndexOf(nowMs);
+    if (at >= 0) recent.splice(at, 1);
+    this.touch(`addr:${address}`, recent);
   }
-  private recent(username: string, nowMs: number): number[] {
-    return (this.failures.get(username) ?? []).filter((t) => nowMs - t < this.windowMs);
+
+  private recent(key: string, nowMs: number): number[] {
+    return (this.buckets.get(key) ?? []).filter((t) => nowMs - t < this.windowMs);
+  }
+
+  /** Re-inserts the bucket so Map order is least recently used first, then drops from the front. */
+  private touch(key: string, times: number[]): void {
+    this.buckets.delete(key);
+    if (times.length > 0) this.buckets.set(key, times);
+    for (const oldest of this.buckets.keys()) {
+      if (this.buckets.size <= this.maxBuckets) break;
+      this.buckets.delete(oldest);
+    }
   }
 }

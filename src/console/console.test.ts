@@ -4,7 +4,8 @@ import { describeEachDatabase, type TestDatabase } from "../../test/support/data
 import { cartBody, createTestBridge, createTestStore, drain, postSession, simulate, type TestStore } from "../../test/support/bridge.ts";
 import { StoreEndpoint } from "../../test/support/store-endpoint.ts";
 import { ConsoleClient } from "../../test/console/client.ts";
-import { consoleDb, hashPassword, OperatorPasswordError, setOperatorPassword, verifyPassword } from "./auth.ts";
+import { Hono } from "hono";
+import { consoleDb, hashPassword, LoginThrottle, OperatorPasswordError, setOperatorPassword, verifyPassword } from "./auth.ts";
 import { consoleRoutes } from "./routes.tsx";
 
 const password = "correct horse battery";
@@ -76,6 +77,29 @@ describeEachDatabase("console routes", (makeDb) => {
     expect(await overview.text()).toContain("Sessions per hour");
     expect((await client.get("/dashboard/")).headers.get("location")).toBe("/dashboard");
     expect((await client.get("/dashboard/nope")).status).toBe(404);
+  });
+
+  it("answers 429 with Retry-After once a user name or an address has failed too often, even in parallel", async () => {
+    await setOperatorPassword(bridge.deps, password);
+    const app = new Hono().route("/dashboard", consoleRoutes(bridge.deps, { throttle: new LoginThrottle({ perUsername: 3, perAddress: 5 }) }));
+    const guesser = new ConsoleClient(app, "198.51.100.7");
+    const csrf = ConsoleClient.csrfOf(await (await guesser.get("/dashboard/login")).text());
+    const burst = await Promise.all(Array.from({ length: 8 }, () =>
+      guesser.post("/dashboard/login", { _csrf: csrf, username: "admin", password: "wrong password!" })));
+    expect(burst.map((r) => r.status).sort()).toEqual([401, 401, 401, 429, 429, 429, 429, 429]);
+    for (const r of burst.filter((r) => r.status === 429)) expect(Number(r.headers.get("retry-after"))).toBeGreaterThan(0);
+    // Locked for the user name from anywhere, even with the right password, until the window passes.
+    const elsewhere = await new ConsoleClient(app, "198.51.100.99").login(password);
+    expect(elsewhere.status).toBe(429);
+    expect(Number(elsewhere.headers.get("retry-after"))).toBeGreaterThan(800);
+
+    // One address spraying user names hits its own bucket; another address is not affected.
+    const sprayer = new ConsoleClient(app, "198.51.100.8");
+    for (let i = 1; i <= 5; i++) expect((await sprayer.login("wrong password!", `user${i}`)).status).toBe(401);
+    const refused = await sprayer.login("wrong password!", "user6");
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect((await new ConsoleClient(app, "198.51.100.9").login("wrong password!", "user6")).status).toBe(401);
   });
 
   it("refuses short passwords, and a new password signs out old sessions", async () => {
@@ -193,14 +217,19 @@ describeEachDatabase("console routes", (makeDb) => {
   });
 });
 
-it("throttles sign-in after repeated failures for one user name, per window", async () => {
+it("throttles per user name and per address, counts before checking, forgives a success, evicts the least recent", async () => {
   const { LoginThrottle } = await import("./auth.ts");
-  const throttle = new LoginThrottle(3, 1000);
-  for (let i = 0; i < 3; i++) throttle.fail("admin", 100);
-  expect(throttle.blocked("admin", 200)).toBe(true);
-  expect(throttle.blocked("other", 200)).toBe(false);
-  expect(throttle.blocked("admin", 1200)).toBe(false);
-  throttle.fail("admin", 1300);
-  throttle.succeed("admin");
-  expect(throttle.blocked("admin", 1300)).toBe(false);
+  const throttle = new LoginThrottle({ perUsername: 3, perAddress: 5, windowMs: 10_000, maxBuckets: 4 });
+  for (let i = 0; i < 3; i++) expect(throttle.attempt("admin", "a1", 100)).toBe(0);
+  expect(throttle.attempt("admin", "a2", 2_000)).toBe(9);
+  expect(throttle.attempt("other", "a1", 2_000)).toBe(0);
+  expect(throttle.attempt("admin", "a1", 10_100)).toBe(0);
+  throttle.succeed("admin", "a1", 10_100);
+  for (let i = 0; i < 3; i++) expect(throttle.attempt("admin", "a1", 10_200)).toBe(0);
+
+  // When "d" arrives, "a" is the least recently used bucket: only it is dropped, "b" is still counted.
+  const small = new LoginThrottle({ perUsername: 1, perAddress: 100, windowMs: 10_000, maxBuckets: 4 });
+  for (const user of ["a", "b", "c", "d"]) expect(small.attempt(user, "ip", 0)).toBe(0);
+  expect(small.attempt("b", "ip", 1)).toBeGreaterThan(0);
+  expect(small.attempt("a", "ip", 1)).toBe(0);
 });

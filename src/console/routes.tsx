@@ -47,9 +47,18 @@ function backTo(value: string, fallback: string): string {
   return value.startsWith(base) && !value.startsWith("//") && !/[\r\n\\]/.test(value) ? value : fallback;
 }
 
-export function consoleRoutes(deps: BridgeDeps): Hono<AppEnv> {
+/**
+ * The client's address as the Node server saw it (the socket's peer). Behind a reverse proxy that is the
+ * proxy: forwarded headers are not trusted because nothing configures which proxy may set them.
+ */
+function clientAddress(c: Context): string {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return env?.incoming?.socket?.remoteAddress ?? "unknown";
+}
+
+export function consoleRoutes(deps: BridgeDeps, options: { throttle?: LoginThrottle } = {}): Hono<AppEnv> {
   const app = new Hono<ConsoleEnv>();
-  const throttle = new LoginThrottle();
+  const throttle = options.throttle ?? new LoginThrottle();
   const secureCookies = deps.config.PUBLIC_URL.startsWith("https://");
   const cookieOptions = { path: base, httpOnly: true, secure: secureCookies, sameSite: "Lax" as const };
 
@@ -81,14 +90,19 @@ export function consoleRoutes(deps: BridgeDeps): Hono<AppEnv> {
     }
     const username = text(form, "username") || "admin";
     const nowMs = deps.clock().getTime();
-    if (throttle.blocked(username, nowMs)) return loginForm(c, 429, "Too many failed attempts. Wait a few minutes.", username);
+    const address = clientAddress(c);
+    const retryAfter = throttle.attempt(username, address, nowMs);
+    if (retryAfter > 0) {
+      c.header("Retry-After", String(retryAfter));
+      deps.logger.warn("console login throttled", { username, address });
+      return loginForm(c, 429, "Too many failed attempts. Wait a few minutes.", username);
+    }
     const token = await login(deps, username, typeof form.password === "string" ? form.password : "");
     if (!token) {
-      throttle.fail(username, nowMs);
-      deps.logger.warn("console login failed", { username });
+      deps.logger.warn("console login failed", { username, address });
       return loginForm(c, 401, "Wrong user name or password.", username);
     }
-    throttle.succeed(username);
+    throttle.succeed(username, address, nowMs);
     deleteCookie(c, loginCsrfCookie, { path: base });
     setCookie(c, sessionCookie, token, { ...cookieOptions, maxAge: 12 * 3600 });
     deps.logger.info("console login", { username });
