@@ -177,6 +177,40 @@ describeEachDatabase("woocommerce adapter over plain HTTP (OAuth 1.0a) against t
     expect(order.paymentCompleteCount).toBe(1);
   });
 
+  it.each(["paid", "overpaid", "paid_late"])("a second payment (%s) from another session on a paid order: flagged for refund review, the first payment's record kept", async (outcome) => {
+    const order = sim.createOrder({ total: "40.00" });
+    const first = await checkout(bridge, sim, store, order);
+    await pay(bridge, first.hosted, "paid");
+    const firstTx = order.transaction_id;
+    expect(sim.meta(order, orderMeta.paidSession)).toBe(first.session.id);
+    const firstPayments = sim.meta(order, orderMeta.payments);
+    // A second tab's session, now the order's current one (as the plugin records it).
+    const second = await checkout(bridge, sim, store, order);
+    await pay(bridge, second.hosted, outcome);
+
+    expect(order.status).toBe("processing");
+    expect(order.paymentCompleteCount).toBe(1);
+    expect(order.transaction_id).toBe(firstTx);
+    expect(sim.meta(order, orderMeta.paidSession)).toBe(first.session.id);
+    expect(sim.meta(order, orderMeta.payments)).toBe(firstPayments);
+    expect(sim.meta(order, orderMeta.status)).toBe("paid");
+    const notes = cartbridgeNotes(order);
+    expect(notes).toHaveLength(2);
+    expect(notes[1]).toContain("second payment — refund review");
+    expect(notes[1]).toContain(`already paid by session ${first.session.id}`);
+    expect(notes[1]).toContain(second.session.id);
+  });
+
+  it("the same session delivered again after payment is not a second payment", async () => {
+    const order = sim.createOrder({ total: "40.00" });
+    const { session, hosted } = await checkout(bridge, sim, store, order);
+    await pay(bridge, hosted, "paid");
+    await pay(bridge, hosted, "overpaid");
+    expect(sim.meta(order, orderMeta.paidSession)).toBe(session.id);
+    expect(sim.meta(order, orderMeta.status)).toBe("overpaid");
+    expect(cartbridgeNotes(order).some((n) => n.includes("second payment"))).toBe(false);
+  });
+
   it("a duplicate webhook changes the order once", async () => {
     const order = sim.createOrder({ total: "40.00" });
     const { session } = await checkout(bridge, sim, store, order);

@@ -36,6 +36,8 @@ export const orderMeta = {
   status: "_cartbridge_status",
   amountPaid: "_cartbridge_amount_paid",
   payments: "_cartbridge_payments",
+  /** The session whose payment completed the order; a later payment from another session is a second payment. */
+  paidSession: "_cartbridge_paid_session",
 } as const;
 
 export interface WooOrder {
@@ -170,9 +172,13 @@ function orderTotalExceedsSession(order: WooOrder, session: PublicCheckoutSessio
   return !total.ok || !paid.ok || total.minor > paid.minor;
 }
 
-/** The order meta the admin screen shows: status, amount paid, transactions with explorer links. */
-function paymentMeta(session: PublicCheckoutSession): { key: string; value: string }[] {
+/**
+ * The order meta the admin screen shows: status, amount paid, transactions with explorer links; with
+ * `paid`, also this session as the one that paid the order.
+ */
+function paymentMeta(session: PublicCheckoutSession, paid = false): { key: string; value: string }[] {
   return [
+    ...(paid ? [{ key: orderMeta.paidSession, value: session.id }] : []),
     { key: orderMeta.status, value: session.status },
     { key: orderMeta.amountPaid, value: `${session.amountPaid} ${session.currency}` },
     {
@@ -252,6 +258,19 @@ export async function applyUpdateToOrder(api: WooOrdersApi, update: StoreUpdate)
       return { actions };
     case "paid": {
       const transactionId = transactionIdOf(session);
+      const paidSession = metaValue(order, orderMeta.paidSession);
+      const paidBy = typeof paidSession === "string" && paidSession ? paidSession : undefined;
+      // Orders paid before the paid-session meta existed: a paid order with another transaction, from a
+      // session that is not the order's current one, was paid by someone else.
+      const secondPayment = paidBy !== undefined
+        ? paidBy !== session.id
+        : paidOrderStatuses.has(order.status) && !!order.transaction_id && order.transaction_id !== transactionId && currentSession !== session.id;
+      if (secondPayment) {
+        // The first payment's record (meta, transaction id) stays: it is what the order was paid with.
+        // This money arrived on top of it, so a person must decide whether to refund it.
+        await note(`second payment — refund review. ${plan.headline}, but the order was already paid${paidBy ? ` by session ${paidBy}` : ""}${order.transaction_id ? ` (transaction ${order.transaction_id})` : ""}. The order was left ${order.status}; check whether this payment must be refunded.${describePayments(session)}`);
+        return { actions };
+      }
       if (orderTotalExceedsSession(order, session) && !paidOrderStatuses.has(order.status)) {
         // The order was edited (or is in another currency) after the session: the money does not cover it.
         if (order.status !== "on-hold") {
@@ -263,20 +282,17 @@ export async function applyUpdateToOrder(api: WooOrdersApi, update: StoreUpdate)
       }
       let extra = "";
       if (paidOrderStatuses.has(order.status)) {
-        // Already paid (an earlier delivery, or another payment): record, never complete twice.
-        if (!order.transaction_id) await api.updateOrder(orderId, { transaction_id: transactionId, meta_data: paymentMeta(session) });
-        else await api.updateOrder(orderId, { meta_data: paymentMeta(session) });
-        if (order.transaction_id && order.transaction_id !== transactionId && currentSession !== session.id) {
-          extra = ` The order was already ${order.status} (transaction ${order.transaction_id}); check whether this payment must be refunded.`;
-        }
+        // Already paid by this session (an earlier delivery, or paid then overpaid): record, never complete twice.
+        if (!order.transaction_id) await api.updateOrder(orderId, { transaction_id: transactionId, meta_data: paymentMeta(session, true) });
+        else await api.updateOrder(orderId, { meta_data: paymentMeta(session, true) });
       } else if (unpaidOrderStatuses.has(order.status)) {
-        await api.updateOrder(orderId, { set_paid: true, transaction_id: transactionId, meta_data: paymentMeta(session) });
+        await api.updateOrder(orderId, { set_paid: true, transaction_id: transactionId, meta_data: paymentMeta(session, true) });
         actions.push("payment_complete");
       } else if (order.status === "cancelled" || order.status === "on-hold") {
         // set_paid is ignored here; bring the order back to pending so payment_complete() really runs
         // (status, date_paid, stock, the "payment complete" emails and hooks).
         await api.updateOrder(orderId, { status: "pending" });
-        await api.updateOrder(orderId, { set_paid: true, transaction_id: transactionId, meta_data: paymentMeta(session) });
+        await api.updateOrder(orderId, { set_paid: true, transaction_id: transactionId, meta_data: paymentMeta(session, true) });
         actions.push(`reopened_${order.status}`, "payment_complete");
         extra = order.status === "cancelled"
           ? " The order had been cancelled (e.g. by WooCommerce's hold-stock timer) and was reopened and marked paid; check stock."
