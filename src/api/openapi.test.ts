@@ -5,17 +5,21 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Bridge } from "../bridge.ts";
-import { consoleRoutes } from "../console/routes.tsx";
-import { metricsRoutes } from "../metrics/index.ts";
+import { builtinMounts } from "../main.ts";
+import { createStore } from "../usecases/stores.ts";
 import { CartbridgeClient } from "../sdk/index.ts";
 import { createSqliteDatabase, type TestDatabase } from "../../test/support/databases.ts";
 import { cartBody, createTestBridge, createTestStore, type TestStore } from "../../test/support/bridge.ts";
 import { buildOpenApiDocument, jsonSchemaOf, openapiRoutes } from "./openapi.ts";
-import { checkoutSessionSchema, createCheckoutSessionSchema } from "./schemas.ts";
+import { checkoutSessionSchema, createCheckoutSessionSchema, wooConnectResponseSchema, wooCredentialsResponseSchema, wooStatusResponseSchema } from "./schemas.ts";
 
 type Doc = { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { $ref?: string } }> }; responses: Record<string, unknown> }>>; components: { schemas: Record<string, unknown> }; webhooks: Record<string, unknown> };
 
-const storeApiPrefixes = ["/v1/", "/pay/", "/healthz", "/readyz"];
+/** Public routes of the store API (no key): the buyer's page, platform webhooks and probes. */
+const publicApiPrefixes = ["/v1/", "/pay/", "/healthz", "/readyz"];
+
+/** What `requireApiKey` (src/http/middleware.ts) answers a request without a key; no other route says this. */
+const storeKeyChallenge = 'Bearer realm="cartbridge"';
 
 /** Hono's `/a/:id/:token?` → OpenAPI's `/a/{id}/{token}` and `/a/{id}`. */
 function openapiPaths(honoPath: string): string[] {
@@ -37,13 +41,11 @@ describe("OpenAPI document", () => {
 
   beforeAll(async () => {
     db = await createSqliteDatabase();
+    // The production mounts (main.ts), Shopify's included, so a route added to any of them is checked.
     bridge = await createTestBridge({
       databaseUrl: db.url,
-      mounts: (deps) => [
-        { path: "/", app: openapiRoutes(deps) },
-        { path: "/dashboard", app: consoleRoutes(deps) },
-        { path: "/metrics", app: metricsRoutes(deps) },
-      ],
+      config: { SHOPIFY_API_KEY: "test-api-key", SHOPIFY_API_SECRET: "test-api-secret" },
+      mounts: builtinMounts,
     });
     store = await createTestStore(bridge, "http://127.0.0.1:9/unused");
   });
@@ -61,16 +63,45 @@ describe("OpenAPI document", () => {
     expect(validator.version).toBe("3.1");
   });
 
-  it("holds every route of the store API the app serves", () => {
-    const routes = bridge.app.routes.filter((r) => r.method !== "ALL" && storeApiPrefixes.some((p) => r.path.startsWith(p) || r.path === p.replace(/\/$/, "")));
-    expect(routes.length).toBeGreaterThanOrEqual(6);
-    const missing: string[] = [];
+  it("holds every route of the app that takes a store key, and every public store-API route", async () => {
+    const routes = bridge.app.routes.filter((r) => r.method !== "ALL");
+    const storeKeyRoutes: typeof routes = [];
     for (const route of routes) {
+      // Asked without a key, a route behind requireApiKey answers with its challenge before anything else runs.
+      const concrete = route.path.replace(/:[A-Za-z0-9_]+\??/g, "x").replace(/\*/g, "x");
+      const res = await bridge.app.request(concrete, { method: route.method });
+      if (res.status === 401 && res.headers.get("www-authenticate") === storeKeyChallenge) storeKeyRoutes.push(route);
+    }
+    const keyed = storeKeyRoutes.map((r) => `${r.method} ${r.path}`);
+    for (const known of ["POST /v1/checkout_sessions", "GET /v1/checkout_sessions/:id", "POST /woocommerce/connect", "POST /woocommerce/credentials", "GET /woocommerce/status"]) {
+      expect(keyed).toContain(known);
+    }
+    const publicRoutes = routes.filter((r) => publicApiPrefixes.some((p) => r.path.startsWith(p) || r.path === p.replace(/\/$/, "")));
+    const missing: string[] = [];
+    for (const route of new Set([...storeKeyRoutes, ...publicRoutes])) {
       for (const path of openapiPaths(route.path)) {
         if (!doc.paths[path]?.[route.method.toLowerCase()]) missing.push(`${route.method} ${path}`);
       }
     }
     expect(missing).toEqual([]);
+  });
+
+  it("describes exactly what the WooCommerce plugin's store-key routes answer", async () => {
+    const woo = await createStore(bridge.deps, { name: "Woo", platform: "woocommerce", credentials: { url: "https://shop.example" } });
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await bridge.app.request(path, {
+        method,
+        headers: { authorization: `Bearer ${woo.keys.testKey}`, "content-type": "application/json" },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      expect(res.status, path).toBe(200);
+      return res.json();
+    };
+    expect(wooStatusResponseSchema.strict().parse(await call("GET", "/woocommerce/status"))).toEqual({ connected: false, url: "https://shop.example", connectedVia: null });
+    wooConnectResponseSchema.strict().parse(await call("POST", "/woocommerce/connect", { storeUrl: "https://shop.example", returnUrl: "https://shop.example/wp-admin/" }));
+    const keys = { storeUrl: "https://shop.example", consumerKey: `ck_${"a".repeat(40)}`, consumerSecret: `cs_${"b".repeat(40)}` };
+    wooCredentialsResponseSchema.strict().parse(await call("POST", "/woocommerce/credentials", keys));
+    expect(wooStatusResponseSchema.strict().parse(await call("GET", "/woocommerce/status"))).toMatchObject({ connected: true, connectedVia: "pasted" });
   });
 
   it("documents every error status of session creation with the error envelope", () => {

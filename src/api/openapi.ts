@@ -1,6 +1,6 @@
 /**
  * The store API as an OpenAPI 3.1 document, generated from the zod schemas that validate the requests
- * (src/api/schemas.ts) and the error codes the API answers with (src/http/errors.ts): there is no second
+ * (src/api/schemas.ts, and the WooCommerce plugin's bodies in src/http/routes/wc-auth.ts) and the error codes the API answers with (src/http/errors.ts): there is no second
  * copy of the shapes to drift. Served at `/openapi.json`, with a readable page at `/docs`.
  */
 import { Hono } from "hono";
@@ -9,7 +9,11 @@ import type { BridgeDeps } from "../deps.ts";
 import { errorCodes, type ErrorCode } from "../http/errors.ts";
 import type { AppEnv } from "../http/middleware.ts";
 import { renderReference } from "../console/api-reference.tsx";
-import { checkoutSessionSchema, createCheckoutSessionSchema, errorEnvelopeSchema, storeUpdateSchema } from "./schemas.ts";
+import { connectBody, pastedKeysBody } from "../http/routes/wc-auth.ts";
+import {
+  checkoutSessionSchema, createCheckoutSessionSchema, errorEnvelopeSchema, storeUpdateSchema,
+  wooConnectResponseSchema, wooCredentialsResponseSchema, wooStatusResponseSchema,
+} from "./schemas.ts";
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -81,6 +85,7 @@ export function buildOpenApiDocument(publicUrl: string): Record<string, unknown>
       { name: "Payment platform webhooks", description: "Where payment platforms report payments." },
       { name: "Buyer", description: "Pages the buyer's browser visits." },
       { name: "Operations", description: "Probes for load balancers and orchestrators." },
+      { name: "WooCommerce plugin", description: "Called by the Cartbridge WooCommerce plugin with the store's secret key, to connect the shop's REST API." },
     ],
     paths: {
       "/v1/checkout_sessions": {
@@ -118,6 +123,21 @@ export function buildOpenApiDocument(publicUrl: string): Record<string, unknown>
             ...errorResponses(["unauthenticated", "not_found", "rate_limited", "internal_error"]),
           },
         },
+      },
+      "/woocommerce/connect": {
+        post: wooOperation("connectWooCommerce", "Start connecting a WooCommerce shop",
+          "Returns the URL of WooCommerce's app-authorization page for the shop admin's browser; WooCommerce then sends the new REST keys " +
+          "to the bridge directly. The link is single-use and expires after 30 minutes.",
+          "WooCommerceConnectRequest", "WooCommerceConnectResponse"),
+      },
+      "/woocommerce/credentials": {
+        post: wooOperation("setWooCommerceCredentials", "Hand over pasted WooCommerce REST keys",
+          "For shops where app authorization cannot reach the bridge: the plugin sends REST keys the admin created by hand.",
+          "WooCommerceCredentialsRequest", "WooCommerceCredentialsResponse"),
+      },
+      "/woocommerce/status": {
+        get: wooOperation("getWooCommerceStatus", "Whether the bridge holds the shop's REST keys", "The keys themselves are never returned.",
+          undefined, "WooCommerceStatus"),
       },
       "/v1/webhooks/{provider}/{connectionId}/{pathToken}": {
         post: webhookOperation("receiveProviderWebhook", true),
@@ -201,6 +221,11 @@ export function buildOpenApiDocument(publicUrl: string): Record<string, unknown>
         CheckoutSession: jsonSchemaOf(checkoutSessionSchema, "output"),
         ErrorEnvelope: jsonSchemaOf(errorEnvelopeSchema, "output"),
         StoreUpdate: jsonSchemaOf(storeUpdateSchema, "output"),
+        WooCommerceConnectRequest: jsonSchemaOf(connectBody, "input"),
+        WooCommerceConnectResponse: jsonSchemaOf(wooConnectResponseSchema, "output"),
+        WooCommerceCredentialsRequest: jsonSchemaOf(pastedKeysBody, "input"),
+        WooCommerceCredentialsResponse: jsonSchemaOf(wooCredentialsResponseSchema, "output"),
+        WooCommerceStatus: jsonSchemaOf(wooStatusResponseSchema, "output"),
       },
     },
   };
@@ -208,6 +233,21 @@ export function buildOpenApiDocument(publicUrl: string): Record<string, unknown>
 
 function readySchema(status: string) {
   return { type: "object", properties: { status: { const: status }, database: { type: "string", enum: ["sqlite", "mysql"] } }, required: ["status", "database"] };
+}
+
+/** A store-key route of the WooCommerce plugin: JSON in (for POSTs), JSON out; 422 when the store is not a WooCommerce store. */
+function wooOperation(operationId: string, summary: string, description: string, request: string | undefined, response: string) {
+  return {
+    operationId,
+    tags: ["WooCommerce plugin"],
+    summary,
+    description,
+    ...(request ? { requestBody: { required: true, content: { "application/json": { schema: ref(request) } } } } : {}),
+    responses: {
+      "200": { description: "Done.", content: { "application/json": { schema: ref(response) } } },
+      ...errorResponses([...(request ? ["invalid_json" as const] : []), "validation_failed", "unauthenticated", "rate_limited", "internal_error"]),
+    },
+  };
 }
 
 function webhookOperation(operationId: string, withToken: boolean) {

@@ -104,3 +104,18 @@ export const storeUpdateSchema = z.object({
   createdAt: z.number().int(),
   session: checkoutSessionSchema,
 });
+
+/** Answers of the WooCommerce plugin's store-key routes (src/http/routes/wc-auth.ts); their request bodies are zod schemas there. */
+export const wooConnectResponseSchema = z.object({
+  /** Where to send the shop admin's browser: WooCommerce's own "approve this app" page. */
+  authorizeUrl: z.string(),
+  expiresAt: z.string(),
+});
+
+export const wooCredentialsResponseSchema = z.object({ ok: z.literal(true), connected: z.literal(true) });
+
+export const wooStatusResponseSchema = z.object({
+  connected: z.boolean(),
+  url: z.string().nullable(),
+  connectedVia: z.enum(["wc-auth", "pasted"]).nullable(),
+});

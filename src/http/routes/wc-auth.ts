@@ -37,8 +37,8 @@ interface ConnectRequestTable {
 }
 type WooDb = Kysely<{ woocommerce_connect_requests: ConnectRequestTable }>;
 
-const connectBody = z.object({ storeUrl: httpUrl, returnUrl: httpUrl }).strict();
-const pastedKeysBody = z.object({
+export const connectBody = z.object({ storeUrl: httpUrl, returnUrl: httpUrl }).strict();
+export const pastedKeysBody = z.object({
   storeUrl: httpUrl,
   consumerKey: z.string().regex(/^ck_[A-Za-z0-9]{20,64}$/),
   consumerSecret: z.string().regex(/^cs_[A-Za-z0-9]{20,64}$/),
