@@ -159,6 +159,8 @@ export interface StoreUpdatesTable {
   next_attempt_at: number;
   lease_owner: string | null;
   lease_until: number | null;
+  /** The session id while this job is `delivering`, else NULL: unique, so one update per session is in flight. */
+  inflight_session_id: string | null;
   last_error: string | null;
   created_at: number;
   delivered_at: number | null;

@@ -174,6 +174,26 @@ describeEachDatabase("store updates (outbox)", (makeDb, dialect) => {
     expect(timeline.map((e) => e.kind)).toContain("store_update_superseded");
   });
 
+  it("two updates of one session are never in flight at once, in one pass or across workers", async () => {
+    const { id } = (await (await postSession(bridge, store.testKey, cartBody())).json()) as { id: string };
+    await applyPaymentObservation(bridge.deps, id, { outcome: "expired", transactions: [], source: "test" });
+    await new Promise((r) => setTimeout(r, 5)); // `expired` is the older by its timestamp, not only by its id
+    await applyPaymentObservation(bridge.deps, id, { outcome: "paid", amountPaidMinor: 4000n, currency: "USD", transactions: [], source: "test" });
+    expect(await jobStates()).toEqual(["pending", "pending"]);
+    endpoint.delayMs = 400;
+    // Both jobs are due; one pass and a second worker running beside it must take only one of them.
+    const first = runStoreUpdatesOnce(bridge.deps, "w1");
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await runStoreUpdatesOnce(bridge.deps, "w2")).toBe(0);
+    expect(await first).toBe(1);
+    expect(endpoint.requests).toBe(1);
+    endpoint.delayMs = 0;
+    expect(await runStoreUpdatesOnce(bridge.deps, "w2")).toBe(1);
+    expect(endpoint.received.map((r) => r.update.type)).toEqual(["checkout_session.expired", "checkout_session.paid_late"]);
+    const rows = await bridge.deps.db.kysely.selectFrom("store_updates").select(["state", "inflight_session_id"]).execute();
+    expect(rows).toEqual([{ state: "delivered", inflight_session_id: null }, { state: "delivered", inflight_session_id: null }]);
+  });
+
   it("a delivery that outlasts the lease keeps it: no second worker takes the job over", async () => {
     await bridge.close();
     bridge = await createTestBridge({ databaseUrl: db.url, config: { MASTER_KEYS: masterKeys, OUTBOX_LEASE_MS: "300" } });

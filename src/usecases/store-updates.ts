@@ -13,6 +13,7 @@ import type { StoreUpdateRow } from "../db/schema.ts";
 import type { BridgeDeps } from "../deps.ts";
 import type { DeliveryResult, StoreUpdate } from "../stores/port.ts";
 import { recordSessionEvent } from "./session-records.ts";
+import { isUniqueViolation } from "./webhooks.ts";
 
 export async function claimStoreUpdates(deps: BridgeDeps, workerId: string, limit: number): Promise<StoreUpdateRow[]> {
   const nowMs = deps.clock().getTime();
@@ -20,41 +21,59 @@ export async function claimStoreUpdates(deps: BridgeDeps, workerId: string, limi
   const db = deps.db.kysely;
   const dueFilter = sql<boolean>`((state = 'pending' and next_attempt_at <= ${nowMs}) or (state = 'delivering' and lease_until < ${nowMs}))`;
 
+  /**
+   * Takes one job if it is still due. Setting `inflight_session_id` fails on its unique index when another
+   * update of the same session is in flight (here or in another process): that job waits for the next pass.
+   */
+  const claimOne = async (executor: typeof db, id: string): Promise<boolean> => {
+    try {
+      const result = await executor.updateTable("store_updates")
+        .set((eb) => ({ state: "delivering", lease_owner: workerId, lease_until: leaseUntil, inflight_session_id: eb.ref("session_id") }))
+        .where("id", "=", id).where(dueFilter).executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    } catch (err) {
+      if (isUniqueViolation(err)) return false;
+      throw err;
+    }
+  };
+
   if (deps.db.dialect === "mysql") {
     return db.transaction().execute(async (trx) => {
       // Two index range scans rather than one OR: InnoDB locks every row a locking read examines, so an
       // OR that scans the table would lock all jobs and leave other processes' SKIP LOCKED with nothing.
       const pending = await trx.selectFrom("store_updates").select("id")
         .where("state", "=", "pending").where("next_attempt_at", "<=", nowMs)
-        .orderBy("next_attempt_at").limit(limit).forUpdate().skipLocked().execute();
+        .orderBy("next_attempt_at").orderBy("created_at").orderBy("id").limit(limit).forUpdate().skipLocked().execute();
       const abandoned = pending.length < limit
         ? await trx.selectFrom("store_updates").select("id")
             .where("state", "=", "delivering").where("lease_until", "<", nowMs)
             .orderBy("lease_until").limit(limit - pending.length).forUpdate().skipLocked().execute()
         : [];
-      const ids = [...pending, ...abandoned].map((r) => r.id);
+      // A failed statement (the unique index refusing a second job of one session) rolls back only itself
+      // in InnoDB; the transaction and the claims before it stand.
+      const ids: string[] = [];
+      for (const { id } of [...abandoned, ...pending]) if (await claimOne(trx, id)) ids.push(id);
       if (ids.length === 0) return [];
-      await trx.updateTable("store_updates")
-        .set({ state: "delivering", lease_owner: workerId, lease_until: leaseUntil })
-        .where("id", "in", ids).execute();
       return trx.selectFrom("store_updates").selectAll().where("id", "in", ids).execute();
     });
   }
   // Processes polling together would all pick the same oldest rows and all but one would come away
-  // empty-handed; taking a wider window in random order lets each claim a share.
-  const candidates = await db.selectFrom("store_updates").select("id").where(dueFilter).orderBy("next_attempt_at").limit(limit * 3).execute();
-  for (let i = candidates.length - 1; i > 0; i--) {
+  // empty-handed; taking a wider window in random order lets each claim a share. The order is shuffled by
+  // session, not by job, so that of two due updates of one session the older is tried first.
+  const candidates = await db.selectFrom("store_updates").select(["id", "session_id"]).where(dueFilter)
+    .orderBy("next_attempt_at").orderBy("created_at").orderBy("id").limit(limit * 3).execute();
+  const groups = new Map<string, string[]>();
+  for (const c of candidates) groups.set(c.session_id, [...(groups.get(c.session_id) ?? []), c.id]);
+  const bySession = [...groups.values()];
+  for (let i = bySession.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
-    [candidates[i], candidates[j]] = [candidates[j]!, candidates[i]!];
+    [bySession[i], bySession[j]] = [bySession[j]!, bySession[i]!];
   }
   const claimed: StoreUpdateRow[] = [];
-  for (const { id } of candidates) {
+  for (const id of bySession.flat()) {
     if (claimed.length >= limit) break;
     // The due-check is repeated in the UPDATE, so two processes racing for one job cannot both win.
-    const result = await db.updateTable("store_updates")
-      .set({ state: "delivering", lease_owner: workerId, lease_until: leaseUntil })
-      .where("id", "=", id).where(dueFilter).executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 1) {
+    if (await claimOne(db, id)) {
       claimed.push(await db.selectFrom("store_updates").selectAll().where("id", "=", id).executeTakeFirstOrThrow());
     }
   }
@@ -140,6 +159,7 @@ export async function deliverStoreUpdate(deps: BridgeDeps, workerId: string, job
           : job.next_attempt_at,
         lease_owner: null,
         lease_until: null,
+        inflight_session_id: null,
         last_error: result.ok ? null : result.error.slice(0, 1000),
         delivered_at: result.ok ? finishedAt : null,
       })
