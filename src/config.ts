@@ -64,6 +64,11 @@ export const configSchema = z.object({
   EVM_VERIFY_RPC_URLS: z.string().optional(),
   /** Confirmations a named transaction needs before it is credited (default: the chain's own setting, else 1). */
   EVM_VERIFY_CONFIRMATIONS: z.coerce.number().int().positive().optional(),
+  /**
+   * Tokens a webhook may name, by chain and symbol: `<chainId>:<SYMBOL>=<contract|native>`, comma-separated
+   * (e.g. `137:USDC=0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359`). A token not listed is held for review.
+   */
+  EVM_VERIFY_TOKENS: z.string().optional(),
   /** Shopify app credentials; the `/shopify/` routes are mounted only when both are set. */
   SHOPIFY_API_KEY: z.string().optional(),
   SHOPIFY_API_SECRET: z.string().optional(),

@@ -26,13 +26,21 @@ export interface BridgeDeps {
 
 /**
  * Checks, independently of the platform's word, that a transaction it names really paid this session.
- * `unsupported` when the bridge has no RPC for that chain (the check is then skipped, and said so).
+ * `unsupported` when the bridge has no RPC for that chain (the check is then skipped, and said so);
+ * `unverifiable` when the platform's word gives nothing to check against (held for review); `pending` when
+ * the answer may still change (not mined, too few confirmations, RPC down: the webhook is retried).
  */
 export interface ChainVerifier {
   verify(
     tx: TransactionRef,
     session: { id: string; currency: string; amountMinor: bigint; providerData: Record<string, unknown> },
-  ): Promise<{ status: "verified" } | { status: "mismatch"; reason: string } | { status: "unsupported" }>;
+  ): Promise<
+    | { status: "verified" }
+    | { status: "mismatch"; reason: string }
+    | { status: "unverifiable"; reason: string }
+    | { status: "pending"; reason: string }
+    | { status: "unsupported" }
+  >;
 }
 
 export interface WorkSignals {

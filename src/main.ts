@@ -71,6 +71,7 @@ export const builtinPlugins: CliPlugins = {
     chainVerifierFromEnv({
       EVM_VERIFY_RPC_URLS: config.EVM_VERIFY_RPC_URLS,
       EVM_VERIFY_CONFIRMATIONS: config.EVM_VERIFY_CONFIRMATIONS?.toString(),
+      EVM_VERIFY_TOKENS: config.EVM_VERIFY_TOKENS,
     }),
   background: [(deps) => startEvmWatcher(deps)],
 };

@@ -10,6 +10,7 @@ import { safeEqual, sha256Hex } from "../crypto/secrets.ts";
 import type { Database, WebhookEventRow } from "../db/schema.ts";
 import type { BridgeDeps } from "../deps.ts";
 import { newId } from "../domain/ids.ts";
+import { assertNever, type SessionStatus } from "../domain/session-status.ts";
 import { applyPaymentObservation, paymentReferenceFor, type PaymentObservation } from "./apply-payment.ts";
 import { resolveConnection } from "./connections.ts";
 import { bigintReplacer, recordSessionEvent } from "./session-records.ts";
@@ -274,14 +275,32 @@ async function observe(
 
 /**
  * Where a paying observation names a transaction on a chain the bridge can read, the chain must agree
- * before anything is credited; a contradiction holds the session for review.
+ * before anything is credited; a contradiction, or nothing to check against, holds the session for
+ * review. An answer that may still change (not mined, too few confirmations, RPC down) throws, so the
+ * webhook loop retries the event with backoff instead of holding a payment that is merely early.
  */
 async function checkOnChain(
   deps: BridgeDeps,
   session: { id: string; currency: string; amount_minor: string; provider_data_json: string },
   observation: PaymentObservation,
 ): Promise<void> {
-  if (!deps.chainVerifier || !["paid", "paid_late", "overpaid", "underpaid"].includes(observation.outcome)) return;
+  if (!payingStatuses.includes(observation.outcome as SessionStatus)) return;
+  for (const tx of observation.transactions) {
+    if (!tx.hash) continue;
+    // One transaction pays one session: the same hash replayed in another session's webhook is refused.
+    const other = await deps.db.kysely.selectFrom("payments")
+      .innerJoin("checkout_sessions", "checkout_sessions.id", "payments.session_id")
+      .select("payments.session_id")
+      .where("payments.tx_hash", "in", [...new Set([tx.hash, tx.hash.toLowerCase()])])
+      .where("payments.session_id", "!=", session.id)
+      .where("checkout_sessions.status", "in", payingStatuses)
+      .executeTakeFirst();
+    if (other) {
+      observation.chainMismatch = `transaction ${tx.hash} already paid session ${other.session_id}`;
+      return;
+    }
+  }
+  if (!deps.chainVerifier) return;
   for (const tx of observation.transactions) {
     if (!tx.hash || !tx.chainId) continue;
     const result = await deps.chainVerifier.verify(tx, {
@@ -290,12 +309,25 @@ async function checkOnChain(
       amountMinor: BigInt(session.amount_minor),
       providerData: JSON.parse(session.provider_data_json) as Record<string, unknown>,
     });
-    if (result.status === "mismatch") {
-      observation.chainMismatch = result.reason;
-      return;
+    switch (result.status) {
+      case "verified":
+      case "unsupported":
+        continue;
+      case "mismatch":
+        observation.chainMismatch = result.reason;
+        return;
+      case "unverifiable":
+        observation.chainMismatch = `cannot verify: ${result.reason}`;
+        return;
+      case "pending":
+        throw new Error(`on-chain check pending, retried later: ${result.reason}`);
+      default:
+        assertNever(result, "chain verification");
     }
   }
 }
+
+const payingStatuses: SessionStatus[] = ["paid", "paid_late", "overpaid", "underpaid"];
 
 /**
  * Makes a stored event due again. Safe at any time: processing is idempotent (the state machine and the
