@@ -167,6 +167,19 @@ describeEachDatabase("woocommerce adapter over plain HTTP (OAuth 1.0a) against t
     expect(notes[0]).toContain(`current session is ${second.session.id}`);
   });
 
+  it.each(["expired", "failed"])("%s while the buyer is paying the order with another gateway: not cancelled, only noted", async (outcome) => {
+    const order = sim.createOrder({ total: "40.00" });
+    const { hosted } = await checkout(bridge, sim, store, order);
+    // The buyer went back and chose another gateway; the plugin's session meta stays on the order.
+    order.payment_method = "stripe";
+    await pay(bridge, hosted, outcome);
+
+    expect(order.status).toBe("pending");
+    const notes = cartbridgeNotes(order);
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toContain(`the order's payment method is now "stripe", so it was left pending`);
+  });
+
   it("expired after the order was paid: never cancels a paid order", async () => {
     const order = sim.createOrder({ total: "40.00" });
     const first = await checkout(bridge, sim, store, order);

@@ -48,6 +48,8 @@ export interface WooOrder {
   currency: string;
   total: string;
   transaction_id?: string;
+  /** The gateway id the buyer chose (the plugin's is `gatewayId`). */
+  payment_method?: string;
   meta_data?: { id?: number; key: string; value: unknown }[];
 }
 
@@ -121,6 +123,9 @@ export function createWooOrdersApi(credentials: WooCommerceCredentials, options:
     },
   };
 }
+
+/** The plugin's gateway id (`Cartbridge_Plugin::GATEWAY_ID` in wordpress-plugin/). */
+export const gatewayId = "cartbridge";
 
 const paidOrderStatuses = new Set(["processing", "completed"]);
 const unpaidOrderStatuses = new Set(["pending", "failed"]);
@@ -326,6 +331,11 @@ export async function applyUpdateToOrder(api: WooOrdersApi, update: StoreUpdate)
       return { actions };
     }
     case "unpaid_end": {
+      if (order.payment_method !== gatewayId) {
+        // The buyer switched to another gateway (maybe mid-payment there): ending our session must not cancel it.
+        await note(`${plan.headline}; the order's payment method is now ${order.payment_method ? `"${order.payment_method}"` : "another one"}, so it was left ${order.status}.`);
+        return { actions };
+      }
       if (currentSession !== session.id) {
         await note(`${plan.headline}; the order's current session is ${typeof currentSession === "string" && currentSession ? currentSession : "another one"}, so the order was left ${order.status}.`);
         return { actions };
