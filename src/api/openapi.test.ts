@@ -4,14 +4,15 @@
  */
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import type { Bridge } from "../bridge.ts";
 import { builtinMounts } from "../main.ts";
 import { createStore } from "../usecases/stores.ts";
 import { CartbridgeClient } from "../sdk/index.ts";
 import { createSqliteDatabase, type TestDatabase } from "../../test/support/databases.ts";
-import { cartBody, createTestBridge, createTestStore, type TestStore } from "../../test/support/bridge.ts";
+import { cartBody, createTestBridge, createTestStore, drain, simulate, type TestStore } from "../../test/support/bridge.ts";
 import { buildOpenApiDocument, jsonSchemaOf, openapiRoutes } from "./openapi.ts";
-import { checkoutSessionSchema, createCheckoutSessionSchema, wooConnectResponseSchema, wooCredentialsResponseSchema, wooStatusResponseSchema } from "./schemas.ts";
+import { checkoutSessionSchema, createCheckoutSessionSchema, storeUpdateSchema, wooConnectResponseSchema, wooCredentialsResponseSchema, wooStatusResponseSchema } from "./schemas.ts";
 
 type Doc = { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { $ref?: string } }> }; responses: Record<string, unknown> }>>; components: { schemas: Record<string, unknown> }; webhooks: Record<string, unknown> };
 
@@ -28,6 +29,20 @@ function openapiPaths(honoPath: string): string[] {
   return variants.map((p) => p.replace(/:([A-Za-z0-9_]+)/g, "{$1}"));
 }
 
+/**
+ * The schema with every nested object made strict: a field the bridge sends but the document does not
+ * describe fails the parse. (The document itself stays open, so clients tolerate fields added later.)
+ */
+function deepStrict(schema: z.ZodType): z.ZodType {
+  if (schema instanceof z.ZodObject) {
+    return z.strictObject(Object.fromEntries(Object.entries(schema.shape as Record<string, z.ZodType>).map(([k, v]) => [k, deepStrict(v)])));
+  }
+  if (schema instanceof z.ZodOptional) return deepStrict(schema.unwrap() as z.ZodType).optional();
+  if (schema instanceof z.ZodNullable) return deepStrict(schema.unwrap() as z.ZodType).nullable();
+  if (schema instanceof z.ZodArray) return z.array(deepStrict(schema.element as z.ZodType));
+  return schema;
+}
+
 /** The templated document path a concrete URL path falls under. */
 function templateOf(doc: Doc, path: string): string | undefined {
   return Object.keys(doc.paths).find((template) => new RegExp(`^${template.replace(/\{[^}]+\}/g, "[^/]+")}$`).test(path));
@@ -38,6 +53,7 @@ describe("OpenAPI document", () => {
   let bridge: Bridge;
   let store: TestStore;
   const doc = buildOpenApiDocument("https://pay.example.com") as unknown as Doc;
+  const storeUpdates: string[] = [];
 
   beforeAll(async () => {
     db = await createSqliteDatabase();
@@ -46,6 +62,10 @@ describe("OpenAPI document", () => {
       databaseUrl: db.url,
       config: { SHOPIFY_API_KEY: "test-api-key", SHOPIFY_API_SECRET: "test-api-secret" },
       mounts: builtinMounts,
+      storeFetch: async (_url, init) => {
+        storeUpdates.push(String(init?.body));
+        return new Response("{}", { status: 200 });
+      },
     });
     store = await createTestStore(bridge, "http://127.0.0.1:9/unused");
   });
@@ -129,7 +149,7 @@ describe("OpenAPI document", () => {
     const client = new CartbridgeClient({ baseUrl: "http://bridge.test", secretKey: store.testKey, fetch: recordingFetch });
     const created = await client.createCheckoutSession(cartBody());
     await client.getCheckoutSession(created.id);
-    expect(checkoutSessionSchema.parse(created)).toBeTruthy();
+    expect(deepStrict(checkoutSessionSchema).parse(created)).toBeTruthy();
 
     expect(sent.map((s) => s.method)).toEqual(["POST", "GET"]);
     for (const call of sent) {
@@ -142,6 +162,23 @@ describe("OpenAPI document", () => {
         expect(createCheckoutSessionSchema.safeParse(call.body).success).toBe(true);
       }
     }
+  });
+
+  it("describes every field of a paid session and of the store update, and no more", async () => {
+    const strictSession = deepStrict(checkoutSessionSchema);
+    const created = await (await bridge.app.request("/v1/checkout_sessions", {
+      method: "POST", headers: { authorization: `Bearer ${store.testKey}`, "content-type": "application/json" }, body: JSON.stringify(cartBody({ customer: { email: "b@example.com" } })),
+    })).json();
+    await simulate(bridge, (await bridge.app.request(`/pay/${created.id}`)).headers.get("location")!, "paid");
+    await drain(bridge);
+    const paid = await (await bridge.app.request(`/v1/checkout_sessions/${created.id}`, { headers: { authorization: `Bearer ${store.testKey}` } })).json();
+    expect(paid.payments.length).toBeGreaterThan(0);
+    strictSession.parse(paid);
+    const update = storeUpdates.map((b) => JSON.parse(b)).find((u) => u.session?.id === created.id);
+    deepStrict(storeUpdateSchema).parse(update);
+    // The strict parse does refuse what the schema does not name, nested too.
+    expect(strictSession.safeParse({ ...paid, undocumented: 1 }).success).toBe(false);
+    expect(strictSession.safeParse({ ...paid, payments: [{ ...paid.payments[0], undocumented: 1 }] }).success).toBe(false);
   });
 
   it("serves a readable reference page without external resources", async () => {

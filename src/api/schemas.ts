@@ -1,6 +1,6 @@
 /**
- * The store API's request and response shapes. These zod schemas validate requests and are the single
- * source of the OpenAPI description.
+ * The store API's request and response shapes. These zod schemas validate requests, type the responses
+ * (src/stores/port.ts) and are the single source of the OpenAPI description.
  */
 import { z } from "zod";
 import { sessionStatuses } from "../domain/session-status.ts";
@@ -93,8 +93,8 @@ export const errorEnvelopeSchema = z.object({
 });
 
 /**
- * The event the bridge POSTs to a `custom` store (signed per Standard Webhooks). Mirrors `StoreUpdate` in
- * src/stores/port.ts; it describes the outbound event in the OpenAPI document and types the SDK's verifier.
+ * The event the bridge POSTs to a `custom` store (signed per Standard Webhooks). `StoreUpdate` in
+ * src/stores/port.ts is typed from it; it describes the outbound event in the OpenAPI document and types the SDK's verifier.
  */
 export const storeUpdateSchema = z.object({
   /** Stable across retries (also the `webhook-id` header): dedupe on it. */

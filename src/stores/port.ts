@@ -3,50 +3,18 @@
  * platform (`custom`, `woocommerce`, `shopify`), assembled in `src/main.ts`.
  */
 import type { z } from "zod";
-import type { SessionStatus } from "../domain/session-status.ts";
+import type { checkoutSessionSchema, publicPaymentSchema, storeUpdateSchema } from "../api/schemas.ts";
 import type { SecretBox } from "../crypto/secrets.ts";
 import type { Db } from "../db/database.ts";
 
-/** The event a store receives: the bridge's public session object after a status change. */
-export interface StoreUpdate {
-  /** Stable across retries: stores dedupe on it. */
-  id: string;
-  type: `checkout_session.${SessionStatus}`;
-  createdAt: number;
-  session: PublicCheckoutSession;
-}
-
+/**
+ * The event a store receives, the public session and its payments: typed from the zod schemas that
+ * describe them in the OpenAPI document (src/api/schemas.ts), so the two cannot drift apart.
+ */
+export type StoreUpdate = z.output<typeof storeUpdateSchema>;
 /** The checkout session as the store API returns it (amounts as decimal strings). */
-export interface PublicCheckoutSession {
-  id: string;
-  object: "checkout_session";
-  status: SessionStatus;
-  checkoutUrl: string;
-  amount: string;
-  amountPaid: string;
-  currency: string;
-  order: { id: string; number?: string; key?: string };
-  metadata: Record<string, string>;
-  provider: string;
-  expiresAt: string;
-  createdAt: string;
-  livemode: boolean;
-  successUrl: string;
-  cancelUrl: string;
-  customer?: { email: string };
-  review?: { reason: string };
-  payments: PublicPayment[];
-}
-
-export interface PublicPayment {
-  reference: string;
-  status: string;
-  amount?: string;
-  currency?: string;
-  txHash?: string;
-  chainId?: string;
-  explorerUrl?: string;
-}
+export type PublicCheckoutSession = z.output<typeof checkoutSessionSchema>;
+export type PublicPayment = z.output<typeof publicPaymentSchema>;
 
 export type DeliveryResult =
   | { ok: true; responseStatus?: number; responseExcerpt?: string }
