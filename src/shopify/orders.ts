@@ -20,6 +20,14 @@ import { shopifyDb, type ShopifyShopsTable } from "./tables.ts";
 /** A `creating` lock older than this belongs to a process that died mid-way and may be taken over. */
 const staleLockMs = 2 * 60_000;
 
+/**
+ * The extension's "wait, then ask again" answer: the order or its session does not exist yet. Right after
+ * checkout the Thank-you page can ask before Shopify's Admin API knows the order.
+ */
+export const preparingReason = "being prepared";
+const noSuchOrder = "no such order";
+const cancelledReason = "the order is cancelled";
+
 export function orderGid(orderId: string): string {
   return `gid://shopify/Order/${orderId}`;
 }
@@ -81,6 +89,7 @@ export async function ensureOrderSession(deps: BridgeDeps, settings: OrderRouteS
   const db = shopifyDb(deps.db.kysely);
   const existing = await db.selectFrom("shopify_order_links").selectAll().where("shop", "=", shop).where("order_id", "=", orderId).executeTakeFirst();
   if (existing?.session_id) return { kind: "session", sessionId: existing.session_id, created: false };
+  if (existing?.state === "cancelled") return { kind: "skipped", reason: cancelledReason };
 
   const installed = await findInstalledShop(deps, shop);
   const session = installed ? await loadOfflineSession(deps, shop) : undefined;
@@ -88,7 +97,7 @@ export async function ensureOrderSession(deps: BridgeDeps, settings: OrderRouteS
 
   return withShopifyFetch(deps.storeFetch, async () => {
     const order = await fetchOrder(session, orderId);
-    if (!order) return { kind: "skipped", reason: "no such order" };
+    if (!order) return { kind: "skipped", reason: noSuchOrder };
     const methodName = settings.manualPaymentMethodName ?? defaultPaymentMethodName;
     const why = orderIneligibility(order, methodName);
     if (why) return { kind: "skipped", reason: why };
@@ -101,6 +110,7 @@ export async function ensureOrderSession(deps: BridgeDeps, settings: OrderRouteS
       if (!isUniqueViolation(err)) throw err;
       const held = await db.selectFrom("shopify_order_links").selectAll().where("shop", "=", shop).where("order_id", "=", orderId).executeTakeFirstOrThrow();
       if (held.session_id) return { kind: "session", sessionId: held.session_id, created: false };
+      if (held.state === "cancelled") return { kind: "skipped", reason: cancelledReason };
       const takeover = await db.updateTable("shopify_order_links").set({ updated_at: nowMs })
         .where("shop", "=", shop).where("order_id", "=", orderId).where("state", "=", "creating").where("updated_at", "<", nowMs - staleLockMs)
         .executeTakeFirst();
@@ -112,11 +122,21 @@ export async function ensureOrderSession(deps: BridgeDeps, settings: OrderRouteS
       sessionId = await createForOrder(deps, settings, installed, order);
     } catch (err) {
       // Release the lock so the next delivery (Shopify retries) or the buyer's page can try again.
-      await db.deleteFrom("shopify_order_links").where("shop", "=", shop).where("order_id", "=", orderId).where("session_id", "is", null).execute();
+      // (A cancelled marker stays: it must outlive this attempt.)
+      await db.deleteFrom("shopify_order_links").where("shop", "=", shop).where("order_id", "=", orderId)
+        .where("state", "=", "creating").where("session_id", "is", null).execute();
       throw err;
     }
-    await db.updateTable("shopify_order_links").set({ state: "open", session_id: sessionId, updated_at: deps.clock().getTime() })
-      .where("shop", "=", shop).where("order_id", "=", orderId).execute();
+    const opened = await db.updateTable("shopify_order_links").set({ state: "open", session_id: sessionId, updated_at: deps.clock().getTime() })
+      .where("shop", "=", shop).where("order_id", "=", orderId).where("state", "=", "creating").executeTakeFirst();
+    if (Number(opened.numUpdatedRows) !== 1) {
+      // orders/cancelled arrived while the session was being made and left its marker: the new session is
+      // recorded on the link (so later looks find it) and closed at once, so nothing can be paid into it.
+      await db.updateTable("shopify_order_links").set({ session_id: sessionId, updated_at: deps.clock().getTime() })
+        .where("shop", "=", shop).where("order_id", "=", orderId).where("session_id", "is", null).execute();
+      await applyPaymentObservation(deps, sessionId, { outcome: "canceled", transactions: [], source: "shopify:orders/cancelled" });
+      return { kind: "skipped", reason: cancelledReason };
+    }
 
     try {
       const result = await adminGraphql<{ metafieldsSet: UserErrors }>(session, metafieldsSetMutation, {
@@ -157,11 +177,29 @@ async function createForOrder(deps: BridgeDeps, settings: OrderRouteSettings, in
   return session.id;
 }
 
-/** `orders/cancelled`: the order's session is closed, so nothing can be paid into it any more. */
-export async function closeOrderSession(deps: BridgeDeps, shop: string, orderId: string): Promise<"closed" | "none" | "already_ended"> {
-  const link = await shopifyDb(deps.db.kysely).selectFrom("shopify_order_links").selectAll()
-    .where("shop", "=", shop).where("order_id", "=", orderId).executeTakeFirst();
-  if (!link?.session_id) return "none";
+/**
+ * `orders/cancelled`: the order's session is closed, so nothing can be paid into it any more. With no session
+ * yet (none made, or one being made right now) a `cancelled` marker is left on the per-order lock row instead:
+ * `ensureOrderSession` makes no session for a marked order and closes one that it finished after the marker.
+ */
+export async function closeOrderSession(deps: BridgeDeps, shop: string, orderId: string): Promise<"closed" | "marked" | "already_ended"> {
+  const db = shopifyDb(deps.db.kysely);
+  const nowMs = deps.clock().getTime();
+  const marked = await db.updateTable("shopify_order_links").set({ state: "cancelled", updated_at: nowMs })
+    .where("shop", "=", shop).where("order_id", "=", orderId).where("session_id", "is", null).executeTakeFirst();
+  if (Number(marked.numUpdatedRows) === 1) return "marked";
+  let link = await db.selectFrom("shopify_order_links").selectAll().where("shop", "=", shop).where("order_id", "=", orderId).executeTakeFirst();
+  if (!link) {
+    try {
+      await db.insertInto("shopify_order_links").values({ shop, order_id: orderId, route: "manual", state: "cancelled", session_id: null, order_name: null, created_at: nowMs, updated_at: nowMs }).execute();
+      return "marked";
+    } catch (err) {
+      // A session's lock was taken in between: mark it, or close what it has made.
+      if (!isUniqueViolation(err)) throw err;
+      return closeOrderSession(deps, shop, orderId);
+    }
+  }
+  if (!link.session_id) return "marked";
   const result = await applyPaymentObservation(deps, link.session_id, { outcome: "canceled", transactions: [], source: "shopify:orders/cancelled" });
   return result.changed ? "closed" : "already_ended";
 }
@@ -180,12 +218,14 @@ export interface OrderPaymentView {
 /** What the Thank-you / Order status extension shows; creates the session if the webhook has not yet. */
 export async function orderPaymentView(deps: BridgeDeps, settings: OrderRouteSettings, shop: string, orderId: string): Promise<OrderPaymentView> {
   const ensured = await ensureOrderSession(deps, settings, shop, orderId);
-  if (ensured.kind === "busy") return { status: "none", paid: false, reason: "being prepared" };
-  if (ensured.kind === "skipped") return { status: "none", paid: false, reason: ensured.reason };
+  if (ensured.kind === "busy") return { status: "none", paid: false, reason: preparingReason };
+  // Not yet known to the Admin API (the Thank-you page can be faster): worth asking again, not the end.
+  if (ensured.kind === "skipped") return { status: "none", paid: false, reason: ensured.reason === noSuchOrder ? preparingReason : ensured.reason };
   const row = await deps.db.kysely.selectFrom("checkout_sessions").selectAll().where("id", "=", ensured.sessionId).executeTakeFirstOrThrow();
   const status = row.status as SessionStatus;
   const currency = row.currency as CurrencyCode;
-  const open = status === "open" || status === "processing" || status === "underpaid";
+  // A payment being confirmed (`processing`) must not be offered to the buyer again.
+  const open = status === "open" || status === "underpaid";
   return {
     status,
     paid: isSettledPaid(status),

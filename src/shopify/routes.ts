@@ -121,21 +121,27 @@ export function shopifyRoutes(deps: BridgeDeps, options: ShopifyOptions): Hono<A
     }
   });
 
+  /** The payload is signed, so it may be trusted to rule an order out without asking Shopify. */
+  function paidWithOurMethod(payload: Record<string, unknown>): boolean {
+    const gateways = payload.payment_gateway_names;
+    const wanted = settings.manualPaymentMethodName.trim().toLowerCase();
+    return !Array.isArray(gateways) || gateways.some((g) => String(g).trim().toLowerCase() === wanted);
+  }
+
   async function handleWebhook(topic: string, shop: string, payload: Record<string, unknown>): Promise<string> {
     const orderId = numericOrderId(String(payload.id ?? payload.admin_graphql_api_id ?? ""));
     switch (topic) {
       case "ORDERS_CREATE": {
         if (!orderId) return "no order id";
-        // The payload is signed, so it may be trusted to rule an order out without asking Shopify.
-        const gateways = payload.payment_gateway_names;
-        const wanted = settings.manualPaymentMethodName.trim().toLowerCase();
-        if (Array.isArray(gateways) && !gateways.some((g) => String(g).trim().toLowerCase() === wanted)) return `skipped: not paid with ${settings.manualPaymentMethodName}`;
+        if (!paidWithOurMethod(payload)) return `skipped: not paid with ${settings.manualPaymentMethodName}`;
         const result = await ensureOrderSession(deps, settings, shop, orderId);
         if (result.kind === "busy") throw new Error("the order's session is being created elsewhere");
         return result.kind === "session" ? (result.created ? "session created" : "session exists") : `skipped: ${result.reason}`;
       }
       case "ORDERS_CANCELLED":
-        return orderId ? `session ${await closeOrderSession(deps, shop, orderId)}` : "no order id";
+        if (!orderId) return "no order id";
+        if (!paidWithOurMethod(payload)) return `skipped: not paid with ${settings.manualPaymentMethodName}`;
+        return `session ${await closeOrderSession(deps, shop, orderId)}`;
       case "APP_UNINSTALLED":
         await recordUninstall(deps, shop);
         return "uninstalled";

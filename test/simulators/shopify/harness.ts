@@ -1,5 +1,5 @@
 /** A bridge with the Shopify app mounted, talking to a fresh fake Shopify; and the prerequisites check. */
-import { describe, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Bridge } from "../../../src/bridge.ts";
 import { builtinStoreAdapters } from "../../../src/main.ts";
 import type { ShopifyOptions } from "../../../src/shopify/api.ts";
@@ -66,6 +66,26 @@ export async function createShopifyWorld(databaseUrl: string, schemas: ShopifySc
       await shopify.stop();
     },
   };
+}
+
+/**
+ * A fresh database, fake Shopify and bridge (installed, with a sandbox connection) for each test; afterwards
+ * every document the bridge sent must have validated. Read the world through the returned getter.
+ */
+export function worldPerTest(makeDb: () => Promise<{ url: string; drop(): Promise<void> }>, schemas: ShopifySchemas, overrides: Partial<ShopifyOptions> = {}): () => ShopifyWorld {
+  let db: { url: string; drop(): Promise<void> };
+  let world: ShopifyWorld;
+  beforeEach(async () => {
+    db = await makeDb();
+    world = await createShopifyWorld(db.url, schemas, overrides);
+    await installWithSandbox(world);
+  });
+  afterEach(async () => {
+    await world.close();
+    await db.drop();
+    expect(world.shopify.schemaViolations).toEqual([]);
+  });
+  return () => world;
 }
 
 function cookieHeader(res: Response): string {

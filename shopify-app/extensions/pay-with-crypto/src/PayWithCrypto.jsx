@@ -1,19 +1,17 @@
 /**
  * "Pay with crypto" block (Thank-you page and Order status page). It asks the bridge about this order with
  * the buyer's session token; the bridge created the payment when the order was placed (orders/create), or
- * creates it now if the buyer got here first. Orders paid another way render nothing.
+ * creates it now if the buyer got here first. Orders paid another way render nothing. What to show and when
+ * to ask again is decided in ./view.ts.
  */
 import "@shopify/ui-extensions/preact";
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
+import { blockFor, nextPollMs } from "./view.ts";
 
 export default async () => {
   render(<PayWithCrypto />, document.body);
 };
-
-/** Re-checks while the buyer waits on the page (a payment confirms in the background), at most 60 times. */
-const pollMs = 10_000;
-const maxPolls = 60;
 
 function orderId() {
   // Thank-you page: gid://shopify/OrderIdentity/<id>; Order status page: gid://shopify/Order/<id>.
@@ -21,16 +19,17 @@ function orderId() {
 }
 
 function PayWithCrypto() {
-  const [state, setState] = useState({ loading: true });
+  const [block, setBlock] = useState({ kind: "loading" });
 
   useEffect(() => {
+    const startedAt = Date.now();
     let polls = 0;
     let timer;
     let stopped = false;
     async function load() {
       const bridge = String(shopify.settings.value.bridge_url ?? "").replace(/\/+$/, "");
       const id = orderId();
-      if (!bridge || !id) return setState({ loading: false, hidden: true });
+      if (!bridge || !id) return setBlock({ kind: "hidden" });
       try {
         const token = await shopify.sessionToken.get();
         const res = await fetch(`${bridge}/shopify/extension/orders/${encodeURIComponent(id)}`, {
@@ -38,11 +37,12 @@ function PayWithCrypto() {
         });
         const view = await res.json();
         if (stopped) return;
-        setState({ loading: false, view });
-        const waiting = view.status === "open" || view.status === "processing" || view.reason === "being prepared";
-        if (waiting && ++polls < maxPolls) timer = setTimeout(load, pollMs);
+        const next = blockFor(view, Date.now() - startedAt);
+        setBlock(next);
+        const delay = nextPollMs(next, ++polls);
+        if (delay !== undefined) timer = setTimeout(load, delay);
       } catch {
-        if (!stopped) setState({ loading: false, error: true });
+        if (!stopped) setBlock({ kind: "unavailable" });
       }
     }
     load();
@@ -52,25 +52,28 @@ function PayWithCrypto() {
     };
   }, []);
 
-  if (state.loading) return <s-spinner />;
-  if (state.hidden) return null;
-  if (state.error) return <s-banner tone="warning" heading={shopify.i18n.translate("unavailable")} />;
-  const v = state.view;
-  if (v.status === "none") return v.reason === "being prepared" ? <s-spinner /> : null;
-
-  if (v.paid) {
-    return <s-banner tone="success" heading={shopify.i18n.translate("paid")}>{`${v.amountPaid} ${v.currency}`}</s-banner>;
+  const t = (key, params) => shopify.i18n.translate(key, params);
+  switch (block.kind) {
+    case "loading":
+    case "preparing":
+      return <s-spinner />;
+    case "hidden":
+      return null;
+    case "unavailable":
+      return <s-banner tone="warning" heading={t("unavailable")} />;
+    case "paid":
+      return <s-banner tone="success" heading={t("paid")}>{block.text}</s-banner>;
+    case "confirming":
+      return <s-banner tone="info" heading={t("confirming")}>{block.text}</s-banner>;
+    case "due":
+      return (
+        <s-stack gap="base">
+          <s-banner tone={block.underpaid ? "warning" : "info"} heading={t(block.underpaid ? "underpaid" : "due")}>{block.text}</s-banner>
+          <s-button variant="primary" href={block.payUrl} target="_blank">{t("pay")}</s-button>
+          {block.expiresAt ? <s-text tone="neutral">{t("until", { time: new Date(block.expiresAt).toLocaleString() })}</s-text> : null}
+        </s-stack>
+      );
+    default:
+      return <s-banner tone="critical" heading={t("ended")} />;
   }
-  if (v.payUrl) {
-    return (
-      <s-stack gap="base">
-        <s-banner tone={v.status === "underpaid" ? "warning" : "info"} heading={shopify.i18n.translate(v.status === "underpaid" ? "underpaid" : "due")}>
-          {v.status === "underpaid" ? `${v.amountPaid} / ${v.amount} ${v.currency}` : `${v.amount} ${v.currency}`}
-        </s-banner>
-        <s-button variant="primary" href={v.payUrl} target="_blank">{shopify.i18n.translate("pay")}</s-button>
-        <s-text tone="neutral">{shopify.i18n.translate("until", { time: new Date(v.expiresAt).toLocaleString() })}</s-text>
-      </s-stack>
-    );
-  }
-  return <s-banner tone="critical" heading={shopify.i18n.translate(v.status === "processing" ? "confirming" : "ended")} />;
 }
