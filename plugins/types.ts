@@ -20,7 +20,15 @@ export interface CartLine {
 
 /** The bridge's checkout session as a provider sees it when creating its own. */
 export interface SessionForProvider {
+  /** Derived from the same inputs as `idempotencyKey`, so a retried create is the same session. */
   id: string;
+  /**
+   * The key for the platform's own idempotency (header, or a marker to search for). Stable across the
+   * bridge's and the store's retries of one create: a hash of connection, store, order, amount, currency,
+   * the order's previous session on this connection and the store's Idempotency-Key when it sent one.
+   * `cartbridge-` + 48 hex characters.
+   */
+  idempotencyKey: string;
   storeId: string;
   livemode: boolean;
   currency: CurrencyCode;

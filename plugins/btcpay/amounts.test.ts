@@ -74,6 +74,7 @@ describe("btcpay amounts", () => {
         const id = `cs_amounts_${++n}`;
         const session: SessionForProvider = {
           id,
+          idempotencyKey: `cartbridge-${id}`,
           storeId: "st_1",
           livemode: false,
           currency: cart.currency,

@@ -105,6 +105,26 @@ function created(invoice: InvoiceData, session: SessionForProvider, reused: bool
   };
 }
 
+/** The metadata key that carries the bridge's stable idempotency key, the mark of an invoice we made. */
+export const idempotencyMarker = "cartbridge_idempotency_key";
+
+/**
+ * An invoice an earlier try of this create made: the same order, amount and currency, our idempotency key
+ * (which already names the connection, order, amount, currency and the store's key), and still payable.
+ * An expired, paid or invalid one is never handed to a buyer again.
+ */
+function isReusable(invoice: InvoiceData, session: SessionForProvider, now: Date): boolean {
+  return (
+    invoice.metadata?.[idempotencyMarker] === session.idempotencyKey &&
+    invoice.metadata?.orderId === session.order.id &&
+    invoice.currency.toUpperCase() === session.currency &&
+    invoiceMinor(invoice) === session.amountMinor &&
+    invoice.status === "New" &&
+    invoice.additionalStatus === "None" &&
+    (invoice.expirationTime === undefined || invoice.expirationTime * 1000 > now.getTime())
+  );
+}
+
 export const btcpayProvider: PaymentProvider<BtcpayCredentials, BtcpaySettings> = {
   name: "btcpay",
   displayName: "BTCPay Server",
@@ -115,12 +135,12 @@ export const btcpayProvider: PaymentProvider<BtcpayCredentials, BtcpaySettings> 
 
   async createSession(session, ctx) {
     // BTCPay has no idempotency key [V]. ASSUMPTION [INF] (providers.md §5): look for an invoice already
-    // made for this bridge session (same order, our session id in its metadata) before making another.
+    // made by an earlier try of this very create (the answer was lost) before making another.
     const search = await call(ctx, "GET", `/invoices?orderId=${encodeURIComponent(session.order.id)}`);
     const existing = z.array(z.unknown()).catch([]).parse(search.json)
       .map((item) => invoiceSchema.safeParse(item))
       .flatMap((r) => (r.success ? [r.data] : []))
-      .find((invoice) => invoice.metadata?.cartbridge_session_id === session.id);
+      .find((invoice) => isReusable(invoice, session, ctx.now()));
     if (existing) return created(existing, session, true);
 
     const itemDesc = session.lineItems.map((l) => (l.quantity > 1 ? `${l.name} × ${l.quantity}` : l.name)).join(", ");
@@ -137,6 +157,7 @@ export const btcpayProvider: PaymentProvider<BtcpayCredentials, BtcpaySettings> 
         ...(session.customerEmail ? { buyerEmail: session.customerEmail } : {}),
         ...(itemDesc ? { itemDesc: itemDesc.slice(0, 500) } : {}),
         cartbridge_session_id: session.id,
+        [idempotencyMarker]: session.idempotencyKey,
       },
       checkout: {
         redirectURL: session.successUrl,

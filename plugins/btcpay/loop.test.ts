@@ -25,7 +25,7 @@ describeEachDatabase("btcpay: cart → BTCPay simulator → BTCPay-Sig webhook �
     bridge = endpoint = sim = db = undefined;
   });
 
-  async function setup(options: { cart?: Record<string, unknown>; apiKey?: string; storeId?: string } = {}) {
+  async function setup(options: { cart?: Record<string, unknown>; apiKey?: string; storeId?: string; loseFirstResponse?: boolean; headers?: Record<string, string> } = {}) {
     db = await makeDb();
     bridge = await createTestBridge({ databaseUrl: db.url, extraProviders });
     endpoint = await new StoreEndpoint("whsec_placeholder").start();
@@ -41,7 +41,8 @@ describeEachDatabase("btcpay: cart → BTCPay simulator → BTCPay-Sig webhook �
     });
     const b = bridge;
     sim.deliver = async (body, headers) => b.app.request(new URL(conn.webhookUrl).pathname, { method: "POST", headers, body });
-    const res = await postSession(bridge, store.testKey, cartBody({ provider: "btcpay", ...options.cart }));
+    sim.dropNextCreateResponse = options.loseFirstResponse ?? false;
+    const res = await postSession(bridge, store.testKey, cartBody({ provider: "btcpay", ...options.cart }), options.headers);
     const session = (await res.json()) as { id: string; status: string; error?: { code: string; message: string } };
     const invoiceId = [...sim.invoices.keys()].at(-1) ?? "";
     return { res, store, session, invoiceId, sim, bridge: b, endpoint };
@@ -51,6 +52,20 @@ describeEachDatabase("btcpay: cart → BTCPay simulator → BTCPay-Sig webhook �
     const res = await b.app.request(`/v1/checkout_sessions/${id}`, { headers: { authorization: `Bearer ${store.testKey}` } });
     return (await res.json()) as { status: string; amountPaid: string };
   }
+
+  it("a create whose answer was lost (502) is retried by the store into the one invoice", async () => {
+    const { res, store, sim, bridge } = await setup({ loseFirstResponse: true, headers: { "idempotency-key": "order-1001-a" } });
+    expect(res.status).toBe(502);
+    expect(sim.invoices.size).toBe(1);
+    const retried = await postSession(bridge, store.testKey, cartBody({ provider: "btcpay" }), { "idempotency-key": "order-1001-a" });
+    expect(retried.status).toBe(201);
+    expect(sim.invoices.size).toBe(1);
+    const [invoiceId] = sim.invoices.keys();
+    const session = (await retried.json()) as { id: string };
+    expect((await bridge.app.request(`/pay/${session.id}`)).headers.get("location")).toBe(`${sim.url}/i/${invoiceId}`);
+    // The invoice made by the lost try names the session the retry stored.
+    expect(sim.invoice(invoiceId!).metadata).toMatchObject({ cartbridge_session_id: session.id, orderId: "1001" });
+  });
 
   it("searches by orderId, creates a decimal-string invoice, and credits it processing → paid", async () => {
     const { res, store, session, invoiceId, sim, bridge, endpoint } = await setup();
@@ -70,6 +85,7 @@ describeEachDatabase("btcpay: cart → BTCPay simulator → BTCPay-Sig webhook �
       metadata: {
         channel: "web",
         cartbridge_session_id: session.id,
+        cartbridge_idempotency_key: expect.stringMatching(/^cartbridge-[0-9a-f]{48}$/),
         order_id: "1001",
         orderId: "1001",
         orderNumber: "1001",

@@ -37,6 +37,7 @@ function session(overrides: Partial<SessionForProvider> = {}): SessionForProvide
   counter++;
   return {
     id: `cs_status_${counter}`,
+    idempotencyKey: `cartbridge-cs_status_${counter}`,
     storeId: "st_1",
     livemode: false,
     currency: "USD" as CurrencyCode,
@@ -139,6 +140,24 @@ describe("btcpay create without an idempotency key", () => {
     // Another bridge session for the same order gets its own invoice.
     const other = await btcpayProvider.createSession({ ...session(), order: forProvider.order }, ctx());
     expect(other.providerSessionId).not.toBe(first.providerSessionId);
+  });
+
+  it("never hands out again an invoice that expired, or one for another amount or another key", async () => {
+    const forProvider = session();
+    const first = await btcpayProvider.createSession(forProvider, ctx());
+    const invoice = sim.invoices.get(first.providerSessionId)!;
+    invoice.expirationTime = Math.floor(Date.now() / 1000) - 1; // past its time, even before BTCPay marks it
+    const afterExpiry = await btcpayProvider.createSession(forProvider, ctx());
+    expect(afterExpiry.providerSessionId).not.toBe(first.providerSessionId);
+    sim.invoices.get(afterExpiry.providerSessionId)!.status = "Expired";
+    const afterExpired = await btcpayProvider.createSession(forProvider, ctx());
+    expect([first.providerSessionId, afterExpiry.providerSessionId]).not.toContain(afterExpired.providerSessionId);
+    // Same order, same key but another amount (a marker copied by hand, say): not ours to reuse.
+    const otherAmount = await btcpayProvider.createSession({ ...forProvider, amountMinor: 4100n, lineItems: [{ name: "Thing", quantity: 1, unitAmountMinor: 4100n }] }, ctx());
+    expect(otherAmount.providerSessionId).not.toBe(afterExpired.providerSessionId);
+    const otherKey = await btcpayProvider.createSession({ ...forProvider, idempotencyKey: "cartbridge-another-try" }, ctx());
+    expect(otherKey.providerSessionId).not.toBe(afterExpired.providerSessionId);
+    expect(sim.invoices.get(afterExpired.providerSessionId)!.metadata).toMatchObject({ cartbridge_idempotency_key: forProvider.idempotencyKey, orderId: forProvider.order.id });
   });
 
   it("after a lost create response (502), the retry finds the invoice that was made", async () => {

@@ -37,6 +37,7 @@ interface Cart {
 function sessionFor(c: Cart, id: string): SessionForProvider {
   return {
     id,
+    idempotencyKey: `cartbridge-${id}`,
     storeId: "st_1",
     livemode: false,
     currency: c.currency,

@@ -1,7 +1,7 @@
 /**
  * `cryptocheckout`: the self-hosted, EVM "Crypto Checkout" (docs.mycryptoserver.com; providers.md §3).
- * Sessions are created in ad-hoc mode with a decimal-string fiat amount and an `Idempotency-Key` derived
- * from the bridge session id; webhooks are Stripe-style `t=…,v1=…` signatures over `${t}.${rawBody}`;
+ * Sessions are created in ad-hoc mode with a decimal-string fiat amount and the bridge's stable
+ * `Idempotency-Key`; webhooks are Stripe-style `t=…,v1=…` signatures over `${t}.${rawBody}`;
  * before anything is credited the session is re-read from `GET /api/v1/checkout_sessions/{id}`.
  */
 import { z } from "zod";
@@ -42,11 +42,6 @@ export const cryptoCheckoutSettings = z.object({
 export type CryptoCheckoutSettings = z.infer<typeof cryptoCheckoutSettings>;
 
 type Ctx = ProviderContext<CryptoCheckoutCredentials, CryptoCheckoutSettings>;
-
-/** Stable per bridge session, so a retried create returns the platform's first answer (cached 24 h [V]). */
-export function idempotencyKeyFor(bridgeSessionId: string): string {
-  return `cartbridge-${bridgeSessionId}`;
-}
 
 async function call(ctx: Ctx, method: "GET" | "POST", path: string, init: { body?: string; headers?: Record<string, string> } = {}): Promise<unknown> {
   const url = `${ctx.settings.baseUrl}${path}`;
@@ -117,8 +112,10 @@ export const cryptoCheckoutProvider: PaymentProvider<CryptoCheckoutCredentials, 
       // ASSUMPTION [INF]: `cancelUrl` is accepted on create (it is a documented session field).
       cancelUrl: session.cancelUrl,
     });
+    // The key survives the bridge's and the store's retries (the body is the same too, the session id being
+    // derived from it), so a create whose answer was lost is answered from the platform's 24 h cache [V].
     const created = parseSession(
-      await call(ctx, "POST", "/api/v1/checkout_sessions", { body, headers: { "idempotency-key": idempotencyKeyFor(session.id) } }),
+      await call(ctx, "POST", "/api/v1/checkout_sessions", { body, headers: { "idempotency-key": session.idempotencyKey } }),
     );
     if (!created.checkoutUrl) throw new ProviderRequestError("Crypto Checkout returned no checkoutUrl", false);
     return {

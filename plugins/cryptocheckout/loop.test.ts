@@ -29,7 +29,8 @@ describeEachDatabase("cryptocheckout: cart → Crypto Checkout simulator → sig
     clockOffsetMs = 0;
   });
 
-  async function setup(options: CryptoCheckoutSimOptions = {}) {
+  /** `firstPost.loseResponse`: the platform makes the first session but its answer never arrives. */
+  async function setup(options: CryptoCheckoutSimOptions = {}, firstPost: { headers?: Record<string, string>; loseResponse?: boolean } = {}) {
     db = await makeDb();
     bridge = await createTestBridge({
       databaseUrl: db.url,
@@ -50,8 +51,9 @@ describeEachDatabase("cryptocheckout: cart → Crypto Checkout simulator → sig
     });
     const b = bridge;
     sim.deliver = async (body, headers) => b.app.request(new URL(conn.webhookUrl).pathname, { method: "POST", headers, body });
-    const res = await postSession(bridge, store.testKey, cartBody({ provider: "cryptocheckout" }));
-    expect(res.status).toBe(201);
+    sim.dropNextCreateResponse = firstPost.loseResponse ?? false;
+    const res = await postSession(bridge, store.testKey, cartBody({ provider: "cryptocheckout" }), firstPost.headers);
+    expect(res.status).toBe(firstPost.loseResponse ? 502 : 201);
     const session = (await res.json()) as { id: string; status: string };
     const platformSession = [...sim.sessions.values()].at(-1)!;
     return { store, session, platformId: platformSession.id, sim, bridge: b, endpoint };
@@ -68,7 +70,7 @@ describeEachDatabase("cryptocheckout: cart → Crypto Checkout simulator → sig
     const wire = JSON.parse(create.body);
     expect(wire.amount).toEqual({ value: "40.00", currency: "USD" });
     expect(create.body).toContain('"value":"40.00"');
-    expect(create.headers["idempotency-key"]).toBe(`cartbridge-${session.id}`);
+    expect(create.headers["idempotency-key"]).toMatch(/^cartbridge-[0-9a-f]{48}$/);
     expect(create.headers.authorization).toBe(`Bearer ${sim.apiKey}`);
     expect(wire.metadata).toMatchObject({ cartbridge_session_id: session.id, order_id: "1001", orderId: "1001", channel: "web" });
 
@@ -90,6 +92,28 @@ describeEachDatabase("cryptocheckout: cart → Crypto Checkout simulator → sig
     expect((await statusOf(bridge, store, session.id)).status).toBe("paid");
   });
 
+  it("a create whose answer was lost is retried by the store (same Idempotency-Key) into the one platform session", async () => {
+    const headers = { "idempotency-key": "wc-1001-attempt-1" };
+    const { store, session: first, sim, bridge } = await setup({}, { headers, loseResponse: true });
+    expect(first).toMatchObject({ error: { code: "provider_unavailable" } }); // the platform made a session; we never heard
+    expect(sim.sessions.size).toBe(1);
+    const retried = await postSession(bridge, store.testKey, cartBody({ provider: "cryptocheckout" }), headers);
+    expect(retried.status).toBe(201);
+    expect(sim.sessions.size).toBe(1);
+    const [lost, retry] = sim.requests.filter((r) => r.method === "POST").slice(-2);
+    expect(retry!.headers["idempotency-key"]).toBe(lost!.headers["idempotency-key"]);
+    expect(retry!.body).toBe(lost!.body);
+    const stored = (await retried.json()) as { id: string };
+    const hosted = (await bridge.app.request(`/pay/${stored.id}`)).headers.get("location");
+    expect(hosted).toBe(`${sim.url}/checkout/${[...sim.sessions.keys()][0]}`);
+    // A later attempt for the same order (the first session expired, the buyer tries again) is a new
+    // session, never the platform's cached answer for the first one.
+    const again = await postSession(bridge, store.testKey, cartBody({ provider: "cryptocheckout" }), { "idempotency-key": "wc-1001-attempt-2" });
+    expect(again.status).toBe(201);
+    expect(sim.sessions.size).toBe(2);
+    expect(((await again.json()) as { id: string }).id).not.toBe(stored.id);
+  });
+
   it.each([
     ["detected", "processing", "0.00"],
     ["underpaid", "underpaid", "20.00"],
@@ -107,7 +131,9 @@ describeEachDatabase("cryptocheckout: cart → Crypto Checkout simulator → sig
 
   it.each([
     ["underpaid", "underpaid", "0.00"],
-    ["overpaid", "paid", "40.00"], // the guide: an overpaid session "transitions to paid"
+    // The guide: an overpaid session "transitions to paid"; the reference: "treat overpaid as paid, flag for
+    // refund review". The order is paid either way (overpaid is a paid status) and the surplus stays visible.
+    ["overpaid", "overpaid", "40.00"],
   ] as const)("without the received amount, %s reaches the store as checkout_session.%s", async (platformStatus, bridgeStatus, amountPaid) => {
     const { session, platformId, sim, bridge, endpoint } = await setup({ reportReceivedWei: false });
     await sim.transition(platformId, platformStatus);

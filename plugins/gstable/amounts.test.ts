@@ -36,6 +36,7 @@ const cartArb = fc
 function sessionFor(c: Cart, id: string, currency: CurrencyCode = usd): SessionForProvider {
   return {
     id,
+    idempotencyKey: `cartbridge-${id}`,
     storeId: "st_1",
     livemode: false,
     currency,

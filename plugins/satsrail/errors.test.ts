@@ -27,6 +27,7 @@ afterAll(async () => {
 
 const session = (metadata: Record<string, string> = {}): SessionForProvider => ({
   id: "cs_err",
+  idempotencyKey: "cartbridge-cs_err",
   storeId: "st_1",
   livemode: false,
   currency: "USD" as CurrencyCode,

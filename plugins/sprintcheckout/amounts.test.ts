@@ -39,6 +39,7 @@ const cartArb = fc
 function sessionFor(c: Cart, id: string): SessionForProvider {
   return {
     id,
+    idempotencyKey: `cartbridge-${id}`,
     storeId: "st_1",
     livemode: false,
     currency: c.currency,

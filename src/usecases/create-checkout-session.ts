@@ -1,13 +1,14 @@
 /**
  * A store's cart becomes a checkout session: amounts are checked in the currency's minor units, the
- * provider session is created (with an idempotency key derived from our session id), and the session is
- * stored. The hosted page is reached through the bridge's own `/pay/{id}`.
+ * provider session is created (with an idempotency key that survives retries, see `outboundIdentity`), and
+ * the session is stored. The hosted page is reached through the bridge's own `/pay/{id}`.
  */
 import type { Kysely, Transaction } from "kysely";
 import { ProviderRequestError, type SessionForProvider } from "../../plugins/types.ts";
 import type { CreateCheckoutSessionInput } from "../api/schemas.ts";
 import type { Database } from "../db/schema.ts";
 import type { BridgeDeps } from "../deps.ts";
+import { sha256Hex } from "../crypto/secrets.ts";
 import { newId } from "../domain/ids.ts";
 import { currencyExponent, formatDecimalAmount, parseCurrency, parseDecimalAmount, type CurrencyCode } from "../domain/money.ts";
 import { ApiError, type FieldError } from "../http/errors.ts";
@@ -89,11 +90,46 @@ export interface CreateCheckoutSessionCommand {
   input: CreateCheckoutSessionInput;
   /** Runs inside the transaction that stores the session (idempotency completion). */
   withinTransaction?: (trx: Transaction<Database>, session: PublicCheckoutSession) => Promise<void>;
+  /** The store's Idempotency-Key, when it sent one: part of the key the platform sees. */
+  idempotencyKey?: string;
+}
+
+/**
+ * The session id and the platform idempotency key of one create. A create that failed (the platform made
+ * its session but the answer was lost, or our insert failed) stores nothing and releases the store's
+ * Idempotency-Key, so the store's retry runs this again: it must send the platform the same key and the same
+ * body (Crypto Checkout answers 409 to a key reused with another body), hence the session id is derived too.
+ * The order's previous session on the connection is part of the input, so a new attempt after a stored
+ * session (the first expired, the buyer tries again) is a new platform session, never a replay of the
+ * expired one. The connection id (random, never shown to buyers) keeps the derived ids unguessable.
+ *
+ * Without a store key nothing tells a retry from a second, deliberate session for the same order (several
+ * at once are legitimate, e.g. one per payment method), so each such create gets a fresh id and the key is
+ * derived from it: the platform still sees one key per bridge session, as before.
+ */
+export function outboundIdentity(input: {
+  connectionId: string;
+  storeId: string;
+  orderId: string;
+  amountMinor: bigint;
+  currency: string;
+  previousSessionId: string | undefined;
+  storeIdempotencyKey: string | undefined;
+}): { sessionId: string; idempotencyKey: string } {
+  const fresh = input.storeIdempotencyKey === undefined ? newId("cs") : undefined;
+  const material = JSON.stringify([
+    input.connectionId, input.storeId, input.orderId, input.amountMinor.toString(), input.currency,
+    input.previousSessionId ?? null, input.storeIdempotencyKey ?? fresh,
+  ]);
+  return {
+    sessionId: fresh ?? `cs_${sha256Hex(`cartbridge session id\n${material}`).slice(0, 24)}`,
+    idempotencyKey: `cartbridge-${sha256Hex(`cartbridge idempotency key\n${material}`).slice(0, 48)}`,
+  };
 }
 
 export async function createCheckoutSession(
   deps: BridgeDeps,
-  { store, input, withinTransaction }: CreateCheckoutSessionCommand,
+  { store, input, withinTransaction, idempotencyKey: storeIdempotencyKey }: CreateCheckoutSessionCommand,
 ): Promise<PublicCheckoutSession> {
   const cart = priceCart(input);
   const providerName = input.provider ?? store.defaultProvider;
@@ -113,7 +149,25 @@ export async function createCheckoutSession(
   }
 
   const now = deps.clock();
-  const id = newId("cs");
+  // Only a keyed create is derived (see outboundIdentity), so only it pays for this indexed read.
+  const previous = storeIdempotencyKey === undefined ? undefined : await deps.db.kysely
+    .selectFrom("checkout_sessions")
+    .select("id")
+    .where("order_id", "=", input.order.id)
+    .where("connection_id", "=", resolved.row.id)
+    .orderBy("created_at", "desc")
+    .orderBy("id", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  const { sessionId: id, idempotencyKey } = outboundIdentity({
+    connectionId: resolved.row.id,
+    storeId: store.storeId,
+    orderId: input.order.id,
+    amountMinor: cart.totalMinor,
+    currency: cart.currency,
+    previousSessionId: previous?.id,
+    storeIdempotencyKey,
+  });
   const expiresAt = new Date(now.getTime() + deps.config.SESSION_TTL_MINUTES * 60_000);
   const metadata: Record<string, string> = {
     ...(input.metadata ?? {}),
@@ -122,6 +176,7 @@ export async function createCheckoutSession(
   };
   const forProvider: SessionForProvider = {
     id,
+    idempotencyKey,
     storeId: store.storeId,
     livemode: store.livemode,
     currency: cart.currency,

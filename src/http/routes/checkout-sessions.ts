@@ -52,6 +52,7 @@ export function checkoutSessionRoutes(deps: BridgeDeps): Hono<AppEnv> {
         const session = await createCheckoutSession(deps, {
           store,
           input: parsed.data,
+          idempotencyKey,
           withinTransaction: (trx, s) => started.complete(trx, 201, s),
         });
         return c.json(session, 201);

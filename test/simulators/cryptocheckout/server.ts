@@ -71,6 +71,8 @@ export class CryptoCheckoutSimulator {
   /** Every signed event body sent, in order (for replays and out-of-order deliveries). */
   readonly sentEvents: { type: string; body: string }[] = [];
   deliver: ((body: string, headers: Record<string, string>) => Promise<{ status: number }>) | undefined;
+  /** The next create makes (and caches) the session, then answers 502: the response is lost on the way. */
+  dropNextCreateResponse = false;
   url = "";
   private server: Server | undefined;
   private readonly idempotency = new Map<string, { bodyHash: string; status: number; body: string }>();
@@ -129,6 +131,10 @@ export class CryptoCheckoutSimulator {
       const result = this.create(raw);
       const text = JSON.stringify(result.body);
       if (key && result.status < 500) this.idempotency.set(key, { bodyHash, status: result.status, body: text });
+      if (this.dropNextCreateResponse) {
+        this.dropNextCreateResponse = false;
+        return c.text("Bad Gateway", 502);
+      }
       return c.body(text, result.status as 201, { "content-type": "application/json" });
     });
     app.get("/api/v1/checkout_sessions/:id", (c) => {
