@@ -193,6 +193,40 @@ describeEachDatabase("console routes", (makeDb) => {
     expect(after).toMatch(/badge delivered/);
   });
 
+  it("renders hostile values from buyers, stores and platforms as text, never as markup", async () => {
+    await setOperatorPassword(bridge.deps, password);
+    await client.login(password);
+    const hostile = (n: number) => `<script>alert(${n})</script></pre><img src=x onerror=alert(${n})>`;
+    const escaped = (n: number) => `&lt;script&gt;alert(${n})&lt;/script&gt;&lt;/pre&gt;&lt;img src=x onerror=alert(${n})&gt;`;
+    const db = bridge.deps.db.kysely;
+
+    // A line item name arrives through the API; the rejected webhook through the webhook URL.
+    const item = { name: hostile(1), quantity: 1, unitAmount: "40.00" };
+    const session = await (await postSession(bridge, store.testKey, cartBody({ order: { id: "xss-1" }, lineItems: [item], shippingAmount: "0.00", taxAmount: "0.00", discountAmount: "0.00", amount: "40.00" }))).json();
+    expect(session.id, JSON.stringify(session)).toMatch(/^cs_/);
+    await simulate(bridge, (await bridge.app.request(`/pay/${session.id}`)).headers.get("location")!, "paid");
+    await drain(bridge);
+    const rejected = await bridge.app.request(new URL(store.webhookUrl).pathname, { method: "POST", body: hostile(2), headers: { "content-type": "application/json" } });
+    expect(rejected.status).toBe(400);
+    // The rest cannot pass the API's validation, but a database is not a trust boundary: write them directly.
+    await db.updateTable("webhook_events").set({ raw_body: JSON.stringify({ note: hostile(3) }) }).where("connection_id", "=", store.connectionId).execute();
+    await db.updateTable("stores").set({ name: hostile(4) }).where("id", "=", store.storeId).execute();
+    await db.updateTable("checkout_sessions").set({ customer_email: hostile(5) }).where("id", "=", session.id).execute();
+
+    const pages = {
+      detail: await (await client.get(`/dashboard/sessions/${session.id}`)).text(),
+      list: await (await client.get(`/dashboard/sessions`)).text(),
+      updates: await (await client.get("/dashboard/updates")).text(),
+      stores: await (await client.get("/dashboard/stores")).text(),
+    };
+    const expected: Array<[keyof typeof pages, number]> = [["detail", 1], ["updates", 2], ["detail", 3], ["detail", 4], ["stores", 4], ["detail", 5], ["list", 5]];
+    for (const [page, n] of expected) expect(pages[page], `${page} ${n}`).toContain(escaped(n));
+    for (const [page, html] of Object.entries(pages)) {
+      // The console has no script and no image of its own: any here would be injected.
+      expect(html, page).not.toMatch(/<script|<img|onerror=alert\(\d\)>/i);
+    }
+  });
+
   it("lists webhooks that failed verification with the reason", async () => {
     await setOperatorPassword(bridge.deps, password);
     await client.login(password);
