@@ -5,7 +5,8 @@
  *   open → processing → paid | paid_late | overpaid | underpaid | expired | failed | canceled
  *   underpaid → paid | paid_late | overpaid                (a top-up completes it)
  *   expired | failed | canceled → paid_late | overpaid | underpaid   (money that arrives anyway is never lost)
- *   paid → overpaid                                        (a second payment on a paid session)
+ *   paid | paid_late → overpaid                            (a second payment on a paid session)
+ *   underpaid → underpaid, overpaid → overpaid             (only with a larger amount: more money arrived)
  */
 export const sessionStatuses = [
   "open",
@@ -65,8 +66,8 @@ export function allowedNext(from: SessionStatus): readonly SessionStatus[] {
     case "canceled":
       return ["paid_late", "overpaid", "underpaid"];
     case "paid":
-      return ["overpaid"];
     case "paid_late":
+      return ["overpaid"];
     case "overpaid":
       return [];
     default:

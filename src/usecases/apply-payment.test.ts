@@ -51,6 +51,29 @@ describe("decide: what an observation does to a session", () => {
     expect(decide(paid, obs({ outcome: "underpaid", amountPaidMinor: 100n }), now, grace).kind).toBe("noop");
   });
 
+  it("keeps a platform's overpayment without an amount as overpaid, flagged; a contradicting amount is held", () => {
+    expect(decide(session(), obs({ outcome: "overpaid" }), now, grace)).toMatchObject({
+      kind: "transition", to: "overpaid", amountPaidMinor: 4000n, reviewReason: expect.stringContaining("refund"),
+    });
+    expect(decide(session(), obs({ outcome: "overpaid", amountPaidMinor: 4000n }), now, grace)).toMatchObject({ kind: "transition", to: "overpaid" });
+    expect(decide(session(), obs({ outcome: "overpaid", amountPaidMinor: 3000n }), now, grace).kind).toBe("review");
+  });
+
+  it("records a partial payment past the grace window as underpaid, flagged for review", () => {
+    const longAgo = session({ status: "expired", expires_at: now.getTime() - 2 * grace });
+    expect(decide(longAgo, obs({ outcome: "underpaid", amountPaidMinor: 1000n, occurredAt: now }), now, grace)).toMatchObject({
+      kind: "transition", to: "underpaid", amountPaidMinor: 1000n, reviewReason: expect.stringContaining("past the grace window"),
+    });
+  });
+
+  it("hears more money on a paid_late or overpaid session instead of dropping it", () => {
+    const late = session({ status: "paid_late", amount_paid_minor: "4000" });
+    expect(decide(late, obs({ amountPaidMinor: 5000n }), now, grace)).toMatchObject({ kind: "transition", to: "overpaid", amountPaidMinor: 5000n });
+    const over = session({ status: "overpaid", amount_paid_minor: "5000" });
+    expect(decide(over, obs({ outcome: "overpaid", amountPaidMinor: 6000n }), now, grace)).toMatchObject({ kind: "transition", to: "overpaid", amountPaidMinor: 6000n });
+    expect(decide(over, obs({ outcome: "overpaid", amountPaidMinor: 5000n }), now, grace).kind).toBe("noop");
+  });
+
   it("adds up partial payments: an older, smaller total never lowers what was paid", () => {
     const partial = session({ status: "underpaid", amount_paid_minor: "2500" });
     expect(decide(partial, obs({ outcome: "underpaid", amountPaidMinor: 1000n }), now, grace).kind).toBe("noop");

@@ -95,6 +95,16 @@ export function decide(session: SessionRow, obs: PaymentObservation, now: Date, 
     if (obs.requireExactMatch && target !== "paid" && obs.outcome === "paid") {
       return { kind: "review", reason: `platform says paid, amount ${paid} ≠ ${expected}`, amountPaidMinor: paid };
     }
+    let reviewReason: string | undefined;
+    if (obs.outcome === "overpaid" && target !== "overpaid") {
+      // The platform saw more money than it asked for but did not say how much (or its amount is the total):
+      // the order is paid, and the surplus still needs a refund decision, so the overpayment is kept.
+      if (target === "underpaid") {
+        return { kind: "review", reason: `platform says overpaid, but reports ${paid} of ${expected}`, amountPaidMinor: paid };
+      }
+      target = "overpaid";
+      reviewReason = "the platform reports an overpayment without the amount above the total: check it for a refund";
+    }
     const occurred = obs.occurredAt ?? now;
     const expiresAt = Number(session.expires_at);
     // Lateness comes from the platform's word or its event time, or from our having closed the session;
@@ -106,17 +116,23 @@ export function decide(session: SessionRow, obs: PaymentObservation, now: Date, 
     if (late && target === "paid") target = "paid_late";
     // Past the grace window only when the platform said when it was paid: a payment found later, with no
     // time attached, may well have been made in time.
-    if (late && obs.occurredAt !== undefined && occurred.getTime() > expiresAt + graceMs && target !== "underpaid") {
-      return {
-        kind: "review",
-        reason: `paid ${Math.round((occurred.getTime() - expiresAt) / 60000)} min after expiry, past the grace window`,
-        amountPaidMinor: paid,
-      };
+    if (late && obs.occurredAt !== undefined && occurred.getTime() > expiresAt + graceMs) {
+      const reason = `paid ${Math.round((occurred.getTime() - expiresAt) / 60000)} min after expiry, past the grace window`;
+      // A partial payment does not complete the order, so it is recorded (the store hears "underpaid") and
+      // flagged; a full one waits for the merchant, who may no longer honour the price.
+      if (target !== "underpaid") return { kind: "review", reason, amountPaidMinor: paid };
+      reviewReason = reason;
     }
+    if (target === current && paid === alreadyPaid) return { kind: "noop", reason: "already in this state" };
+    // More money on a session already underpaid or overpaid: same status, a larger amount the store must hear.
+    if (target === current && paid > alreadyPaid && (target === "underpaid" || target === "overpaid")) {
+      return { kind: "transition", to: target, amountPaidMinor: paid, ...(reviewReason ? { reviewReason } : {}) };
+    }
+    if (!canTransition(current, target)) return { kind: "noop", reason: `${current} does not move to ${target}` };
+    return { kind: "transition", to: target, amountPaidMinor: paid, ...(reviewReason ? { reviewReason } : {}) };
   }
 
-  if (target === current && paid === alreadyPaid) return { kind: "noop", reason: "already in this state" };
-  if (target === current && target === "underpaid") return { kind: "transition", to: target, amountPaidMinor: paid };
+  if (target === current) return { kind: "noop", reason: "already in this state" };
   if (!canTransition(current, target)) {
     return { kind: "noop", reason: `${current} does not move to ${target}` };
   }
@@ -145,7 +161,7 @@ export async function applyPaymentObservation(
     const nowMs = now.getTime();
 
     const outcome = await deps.db.kysely.transaction().execute(async (trx) => {
-      await recordPayment(trx, session, obs, nowMs);
+      if (decision.kind !== "noop") await recordPayment(trx, session, obs, decision, nowMs);
       if (decision.kind === "noop") {
         await recordSessionEvent(trx, {
           sessionId, kind: "observation_ignored", source: obs.source, fromStatus: session.status,
@@ -191,16 +207,33 @@ export async function applyPaymentObservation(
   throw new Error(`session ${sessionId} kept changing under us`);
 }
 
-async function recordPayment(trx: Kysely<Database>, session: SessionRow, obs: PaymentObservation, nowMs: number) {
+/**
+ * Keeps the payment record in step with the decision: a credited payment takes the session's new status and
+ * an amount that never shrinks; a payment held for review is recorded (so the operator can find it by its
+ * transaction) as `held_for_review`, and never overwrites a credited one. An ignored observation (older,
+ * duplicate) writes nothing.
+ */
+async function recordPayment(
+  trx: Kysely<Database>,
+  session: SessionRow,
+  obs: PaymentObservation,
+  decision: Exclude<Decision, { kind: "noop" }>,
+  nowMs: number,
+) {
   if (!payingOutcomes.has(obs.outcome) && obs.transactions.length === 0) return;
   const reference = obs.paymentReference ?? obs.transactions[0]?.hash;
   if (!reference) return;
   const tx = obs.transactions[0];
-  const existing = await trx.selectFrom("payments").select("id")
+  const existing = await trx.selectFrom("payments").select(["id", "amount_minor"])
     .where("session_id", "=", session.id).where("reference", "=", reference).executeTakeFirst();
+  if (existing && decision.kind === "review") return;
+  const reported = obs.amountPaidMinor ?? (decision.kind === "transition" ? decision.amountPaidMinor : undefined);
+  const amount = existing?.amount_minor != null && reported !== undefined && BigInt(existing.amount_minor) > reported
+    ? BigInt(existing.amount_minor)
+    : reported;
   const values = {
-    status: obs.outcome,
-    amount_minor: obs.amountPaidMinor?.toString() ?? null,
+    status: decision.kind === "transition" ? decision.to : "held_for_review",
+    amount_minor: amount?.toString() ?? existing?.amount_minor ?? null,
     currency: obs.currency?.toUpperCase() ?? session.currency,
     tx_hash: tx?.hash ?? null,
     chain_id: tx?.chainId ?? null,
