@@ -227,6 +227,19 @@ describeEachDatabase("console routes", (makeDb) => {
     }
   });
 
+  it("links a payment's transaction to a block explorer when the platform sent a chain but no link", async () => {
+    await setOperatorPassword(bridge.deps, password);
+    await client.login(password);
+    const session = await (await postSession(bridge, store.testKey, cartBody({ order: { id: "tx-1" } }))).json();
+    await simulate(bridge, (await bridge.app.request(`/pay/${session.id}`)).headers.get("location")!, "paid");
+    await drain(bridge);
+    const hash = `0x${"cd".repeat(32)}`;
+    const updated = await bridge.deps.db.kysely.updateTable("payments").set({ chain_id: "8453", tx_hash: hash, explorer_url: null }).where("session_id", "=", session.id).executeTakeFirst();
+    expect(Number(updated.numUpdatedRows)).toBe(1);
+    const detail = await (await client.get(`/dashboard/sessions/${session.id}`)).text();
+    expect(detail).toContain(`<a href="https://basescan.org/tx/${hash}" rel="noopener noreferrer" target="_blank">${hash}</a>`);
+  });
+
   it("lists webhooks that failed verification with the reason", async () => {
     await setOperatorPassword(bridge.deps, password);
     await client.login(password);

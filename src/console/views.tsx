@@ -4,6 +4,7 @@ import type { SessionRow, StoreRow, StoreUpdateRow } from "../db/schema.ts";
 import { formatDecimalAmount, type CurrencyCode } from "../domain/money.ts";
 import { sessionStatuses } from "../domain/session-status.ts";
 import { HourlyChart } from "./chart.tsx";
+import { explorerTxUrl } from "./explorers.ts";
 import type { FormField } from "./forms.ts";
 import type { HourlyPoint, SessionDetail, TimelineEntry } from "./queries.ts";
 
@@ -273,7 +274,7 @@ export function SessionPage(props: { csrf: string; username: string; detail: Ses
                   <td class="mono">{p.reference}</td>
                   <td><Badge value={p.status} /></td>
                   <td class="num">{amount(p.amount_minor, p.currency)}</td>
-                  <td class="mono">{p.tx_hash ? <SafeLink href={p.explorer_url}>{p.tx_hash}</SafeLink> : "–"}{p.chain_id ? <span class="muted"> (chain {p.chain_id})</span> : null}</td>
+                  <td class="mono">{p.tx_hash ? <SafeLink href={p.explorer_url ?? explorerTxUrl(p.chain_id, p.tx_hash) ?? null}>{p.tx_hash}</SafeLink> : "–"}{p.chain_id ? <span class="muted"> (chain {p.chain_id})</span> : null}</td>
                 </tr>
               ))}
             </tbody>
