@@ -60,7 +60,8 @@ describe("OpenAPI document", () => {
     // The production mounts (main.ts), Shopify's included, so a route added to any of them is checked.
     bridge = await createTestBridge({
       databaseUrl: db.url,
-      config: { SHOPIFY_API_KEY: "test-api-key", SHOPIFY_API_SECRET: "test-api-secret" },
+      // https: /woocommerce/connect refuses a plain-http PUBLIC_URL (WooCommerce only posts keys to https).
+      config: { SHOPIFY_API_KEY: "test-api-key", SHOPIFY_API_SECRET: "test-api-secret", PUBLIC_URL: "https://bridge.test" },
       mounts: builtinMounts,
       storeFetch: async (_url, init) => {
         storeUpdates.push(String(init?.body));

@@ -34,6 +34,7 @@ const errorDescriptions: Record<ErrorCode, string> = {
   not_found: "No such session (for this key's store and mode), or no such route.",
   session_expired: "The session is no longer payable.",
   provider_not_connected: "The store has no enabled connection for the requested (or default) provider.",
+  callback_not_https: "WooCommerce only posts REST keys to an https callback, and the bridge's PUBLIC_URL is not https.",
   idempotency_key_in_use: "A request with this Idempotency-Key is still running; retry after `Retry-After`.",
   idempotency_key_reused: "This Idempotency-Key was used with a different request body.",
   rate_limited: "Too many requests for this key; retry after `Retry-After` seconds.",

@@ -23,6 +23,7 @@ export const errorCodes = {
   not_found: { status: 404, type: "invalid_request_error" },
   session_expired: { status: 410, type: "invalid_request_error" },
   provider_not_connected: { status: 422, type: "invalid_request_error" },
+  callback_not_https: { status: 422, type: "invalid_request_error" },
   idempotency_key_in_use: { status: 409, type: "idempotency_error" },
   idempotency_key_reused: { status: 422, type: "idempotency_error" },
   rate_limited: { status: 429, type: "rate_limit_error" },

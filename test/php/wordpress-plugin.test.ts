@@ -204,9 +204,9 @@ describePhp("WordPress plugin (PHP) against a live bridge", () => {
     const [first, second, third] = run.out as { result: { result: string; redirect: string } }[];
     const sessions = await sessionsFor("501");
     expect(sessions).toHaveLength(2);
-    expect(first!.result).toEqual({ result: "success", redirect: `http://bridge.test/pay/${sessions.find((s) => s.amount_minor === "4000")!.id}` });
+    expect(first!.result).toEqual({ result: "success", redirect: `https://bridge.test/pay/${sessions.find((s) => s.amount_minor === "4000")!.id}` });
     expect(second!.result).toEqual(first!.result);
-    expect(third!.result.redirect).toBe(`http://bridge.test/pay/${sessions.find((s) => s.amount_minor === "4500")!.id}`);
+    expect(third!.result.redirect).toBe(`https://bridge.test/pay/${sessions.find((s) => s.amount_minor === "4500")!.id}`);
     const meta = run.orders["501"]!.meta;
     expect(meta._cartbridge_session_id).toBe(sessions.find((s) => s.amount_minor === "4500")!.id);
     expect(meta._cartbridge_provider).toBe("sandbox");
@@ -266,7 +266,7 @@ describePhp("WordPress plugin (PHP) against a live bridge", () => {
     expect(refused.out[0].result.error.message).toContain("could not be started for this order");
 
     const ok = await runPhp({ ...base(), scenario: "process_payment", order: order(508), steps: [{ checkout: "blocks" }] });
-    expect(ok.out[0].result).toEqual({ status: "success", redirect: expect.stringMatching(/^http:\/\/bridge\.test\/pay\/cs_/) });
+    expect(ok.out[0].result).toEqual({ status: "success", redirect: expect.stringMatching(/^https:\/\/bridge\.test\/pay\/cs_/) });
   });
 
   it("thank-you page: the bridge's real status, server-side; the page never marks the order paid", async () => {
@@ -335,7 +335,7 @@ describePhp("WordPress plugin (PHP) against a live bridge", () => {
     const url = new URL(run.redirects[0]!);
     expect(`${url.origin}${url.pathname}`).toBe("https://shop.example/wc-auth/v1/authorize");
     expect(url.searchParams.get("scope")).toBe("read_write");
-    expect(url.searchParams.get("return_url")).toBe("http://bridge.test/woocommerce/wc-auth/return");
+    expect(url.searchParams.get("return_url")).toBe("https://bridge.test/woocommerce/wc-auth/return");
     const row = await bridge.deps.db.kysely.selectFrom("woocommerce_connect_requests" as never).selectAll().execute() as unknown as { return_url: string }[];
     expect(row.at(-1)!.return_url).toBe("https://shop.example/wp-admin/admin.php?page=wc-settings&tab=checkout&section=cartbridge");
 

@@ -3,7 +3,7 @@ import type { Bridge } from "../../bridge.ts";
 import { createStore } from "../../usecases/stores.ts";
 import { describeEachDatabase, type TestDatabase } from "../../../test/support/databases.ts";
 import { WooCommerceSimulator } from "../../../test/simulators/woocommerce/server.ts";
-import { cartbridgeNotes, checkout, createWooBridge, createWooStore, pay, type WooStore } from "../../../test/simulators/woocommerce/harness.ts";
+import { cartbridgeNotes, checkout, createWooBridge, createWooStore, pay, wooBridgePublicUrl, type WooStore } from "../../../test/simulators/woocommerce/harness.ts";
 
 describeEachDatabase("wc-auth: connecting a WooCommerce store without copy-paste", (makeDb) => {
   let db: TestDatabase;
@@ -44,7 +44,7 @@ describeEachDatabase("wc-auth: connecting a WooCommerce store without copy-paste
     const u = new URL(authorizeUrl);
     expect(u.pathname).toBe("/wc-auth/v1/authorize");
     expect(u.searchParams.get("scope")).toBe("read_write");
-    expect(u.searchParams.get("callback_url")).toBe("http://bridge.test/woocommerce/wc-auth/callback");
+    expect(u.searchParams.get("callback_url")).toBe(`${wooBridgePublicUrl}/woocommerce/wc-auth/callback`);
     expect(u.searchParams.get("user_id")).not.toContain(store.storeId);
 
     const status0 = await (await bridge.app.request("/woocommerce/status", { headers: authed(store.testKey) })).json();
@@ -52,7 +52,7 @@ describeEachDatabase("wc-auth: connecting a WooCommerce store without copy-paste
 
     const approval = await sim.approveAuthorization(authorizeUrl, toBridge);
     expect(approval.ok).toBe(true);
-    const back = await bridge.app.request(new URL(approval.redirect).pathname + new URL(approval.redirect).search);
+    const back = await bridge.app.request(new URL(approval.redirect!).pathname + new URL(approval.redirect!).search);
     expect(back.status).toBe(303);
     expect(back.headers.get("location")).toBe(`${returnUrl}&cartbridge_connect=success`);
 
@@ -76,20 +76,40 @@ describeEachDatabase("wc-auth: connecting a WooCommerce store without copy-paste
     expect(second.error).toContain("404");
   });
 
-  it("unknown tokens and read-only keys are refused (WooCommerce then deletes the key)", async () => {
+  it("unknown tokens and read-only keys are refused: WooCommerce deletes the key and shows its error page, no way back", async () => {
     const forged = new URL(await startConnect());
     forged.searchParams.set("user_id", "cbwc_guessed");
     expect((await sim.approveAuthorization(forged.toString(), toBridge)).ok).toBe(false);
 
     const readOnly = new URL(await startConnect());
     readOnly.searchParams.set("scope", "read");
-    const denied = await sim.approveAuthorization(readOnly.toString(), toBridge);
-    expect(denied.ok).toBe(false);
+    const refused = await sim.approveAuthorization(readOnly.toString(), toBridge);
+    expect(refused.ok).toBe(false);
+    expect(refused.redirect).toBeUndefined();
+    expect(refused.error).toContain("unable to send the consumer data");
     expect(sim.keys.size).toBe(0);
-    const back = await bridge.app.request(new URL(denied.redirect).pathname + new URL(denied.redirect).search);
-    expect(back.headers.get("location")).toContain("cartbridge_connect=failed");
     const status = await (await bridge.app.request("/woocommerce/status", { headers: authed(store.testKey) })).json();
     expect(status).toMatchObject({ connected: false });
+    // The token was spent and marked: were the admin to come back by hand, the plugin would say "failed".
+    const back = await bridge.app.request(`/woocommerce/wc-auth/return?success=0&user_id=${readOnly.searchParams.get("user_id")}`);
+    expect(back.headers.get("location")).toContain("cartbridge_connect=failed");
+  });
+
+  it("the admin pressing Deny comes back to the plugin with cartbridge_connect=denied", async () => {
+    const denied = sim.denyAuthorization(await startConnect());
+    expect(denied.redirect).toContain("success=0");
+    const back = await bridge.app.request(new URL(denied.redirect!).pathname + new URL(denied.redirect!).search);
+    expect(back.headers.get("location")).toBe(`${returnUrl}&cartbridge_connect=denied`);
+  });
+
+  it("the simulator refuses a plain-http callback as WC_Auth does, localhost included", async () => {
+    const authorize = new URL(await startConnect());
+    for (const callback of ["http://bridge.test/woocommerce/wc-auth/callback", "http://127.0.0.1:8080/cb", "http://localhost/cb"]) {
+      authorize.searchParams.set("callback_url", callback);
+      const result = await sim.approveAuthorization(authorize.toString(), toBridge);
+      expect(result).toEqual({ ok: false, error: "Error: The callback_url needs to be over SSL." });
+    }
+    expect(sim.keys.size).toBe(0);
   });
 
   it("an expired connect request is refused", async () => {
@@ -101,6 +121,22 @@ describeEachDatabase("wc-auth: connecting a WooCommerce store without copy-paste
   it("the return endpoint only redirects to the URL registered with the token", async () => {
     const res = await bridge.app.request("/woocommerce/wc-auth/return?success=1&user_id=cbwc_nope");
     expect(res.status).toBe(404);
+  });
+
+  it("connect refuses a plain-http PUBLIC_URL with callback_not_https (WooCommerce would refuse the callback)", async () => {
+    const plain = await createWooBridge(db.url, undefined, { PUBLIC_URL: "http://127.0.0.1:3000" });
+    try {
+      const res = await plain.app.request("/woocommerce/connect", {
+        method: "POST", headers: authed(store.testKey), body: JSON.stringify({ storeUrl: sim.url, returnUrl }),
+      });
+      expect(res.status).toBe(422);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe("callback_not_https");
+      expect(body.error.message).toContain("https");
+      expect(await plain.deps.db.kysely.selectFrom("woocommerce_connect_requests" as never).selectAll().execute()).toHaveLength(0);
+    } finally {
+      await plain.close();
+    }
   });
 
   it("connect and pasted keys need the store's secret key and a WooCommerce store", async () => {

@@ -88,6 +88,15 @@ export function wcAuthRoutes(deps: BridgeDeps): Hono<AppEnv> {
   app.post("/connect", ...authed, async (c) => {
     const store = c.get("store");
     const body = await parseJson(await c.req.text(), connectBody);
+    // WC_Auth refuses any callback_url that is not https (localhost included), and only after the admin
+    // has logged in; say so here instead of sending the admin to a page that can only fail.
+    if (new URL(base).protocol !== "https:") {
+      throw new ApiError(
+        "callback_not_https",
+        "WooCommerce only sends REST keys to an https callback, but this bridge's PUBLIC_URL is not https. Serve the bridge over https, or paste REST API keys instead.",
+        [{ path: "PUBLIC_URL", message: `${deps.config.PUBLIC_URL} is not https` }],
+      );
+    }
     await loadWooStore(deps, store.storeId);
     const token = `cbwc_${randomToken(32)}`;
     const now = deps.clock().getTime();

@@ -18,9 +18,17 @@ import { WooCommerceSimulator, type SimOrder } from "./server.ts";
 
 export const wooMountPath = "/woocommerce";
 
-export async function createWooBridge(databaseUrl: string, adapter: AnyStoreAdapter = woocommerceStoreAdapter): Promise<Bridge> {
+/** WooCommerce posts wc-auth keys only to an https callback, so the bridge's public URL is https here. */
+export const wooBridgePublicUrl = "https://bridge.test";
+
+export async function createWooBridge(
+  databaseUrl: string,
+  adapter: AnyStoreAdapter = woocommerceStoreAdapter,
+  config: { PUBLIC_URL?: string } = {},
+): Promise<Bridge> {
   return createTestBridge({
     databaseUrl,
+    config: { PUBLIC_URL: wooBridgePublicUrl, ...config },
     storeAdapters: [...builtinStoreAdapters.filter((a) => a.platform !== "woocommerce"), adapter],
     mounts: (deps) => [{ path: wooMountPath, app: wcAuthRoutes(deps) }],
   });

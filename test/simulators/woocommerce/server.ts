@@ -12,7 +12,10 @@
  *   processing/completed/on-hold, restored on cancelled/pending; `date_paid` is set on paid statuses.
  * - Hold-stock: `cancelUnpaidOrders()` cancels pending checkout orders older than the hold window, as
  *   `wc_cancel_unpaid_orders()` does from WP-cron.
- * - The app-authorization endpoint (`/wc-auth/v1/authorize`) as an "admin pressed Approve" helper.
+ * - The app-authorization endpoint (`/wc-auth/v1/authorize`) as "admin pressed Approve" and "admin pressed
+ *   Deny" helpers, with `WC_Auth`'s rules: the callback must be https (no exception, not even for
+ *   localhost), and when the callback does not answer 200 the key is deleted and an error page is shown:
+ *   the admin's browser is not sent back to `return_url`.
  */
 import { createHmac, randomBytes } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -77,9 +80,10 @@ export interface WooSimulatorOptions {
 
 export interface AuthorizationApproval {
   ok: boolean;
-  /** Where WooCommerce sends the admin's browser afterwards. */
-  redirect: string;
+  /** Where WooCommerce sends the admin's browser afterwards; absent when it shows an error page instead. */
+  redirect?: string;
   keyId?: number;
+  /** The error page's text (`wp_die`), e.g. "Error: The callback_url needs to be over SSL." */
   error?: string;
 }
 
@@ -215,28 +219,48 @@ export class WooCommerceSimulator {
   }
 
   /**
+   * `WC_Auth::make_validation()`: the five parameters, the scope, and an https `callback_url` (a URL
+   * without a scheme is taken as https; `http://` is refused whatever the host).
+   */
+  private validateAuthorize(authorizeUrl: string): { params: URLSearchParams; scope: "read" | "write" | "read_write"; callbackUrl: string } | { error: string } {
+    const url = new URL(authorizeUrl);
+    if (url.origin !== new URL(this.url).origin || url.pathname !== "/wc-auth/v1/authorize") {
+      return { error: "not this store's authorize endpoint" };
+    }
+    const p = url.searchParams;
+    for (const required of ["app_name", "scope", "user_id", "return_url", "callback_url"]) {
+      if (!p.get(required)) return { error: `Error: Missing parameter ${required}.` };
+    }
+    const scope = p.get("scope")!;
+    if (scope !== "read" && scope !== "write" && scope !== "read_write") return { error: `Error: Invalid scope ${scope}.` };
+    const raw = p.get("callback_url")!;
+    const callbackUrl = raw.includes("://") ? raw : `https://${raw}`;
+    if (!callbackUrl.toLowerCase().startsWith("https://")) return { error: "Error: The callback_url needs to be over SSL." };
+    return { params: p, scope, callbackUrl };
+  }
+
+  /** The admin presses Deny: WooCommerce's link back to `return_url` with `success=0`. */
+  denyAuthorization(authorizeUrl: string): AuthorizationApproval {
+    const checked = this.validateAuthorize(authorizeUrl);
+    if ("error" in checked) return { ok: false, error: checked.error };
+    const returnUrl = new URL(checked.params.get("return_url")!);
+    returnUrl.searchParams.set("success", "0");
+    returnUrl.searchParams.set("user_id", checked.params.get("user_id")!);
+    return { ok: false, redirect: returnUrl.toString() };
+  }
+
+  /**
    * The admin approves the app on `/wc-auth/v1/authorize`: WooCommerce creates a key for the user and POSTs
-   * it to `callback_url`; when the callback does not answer 200 the key is deleted again.
+   * it to `callback_url` (`WC_Auth::post_consumer_data`); when the callback does not answer 200 the key is
+   * deleted again and `wp_die` shows an error page — there is no redirect back.
    */
   async approveAuthorization(
     authorizeUrl: string,
     post: (url: string, init: RequestInit) => Promise<Response>,
-    opts: { requireHttpsCallback?: boolean } = {},
   ): Promise<AuthorizationApproval> {
-    const url = new URL(authorizeUrl);
-    if (url.origin !== new URL(this.url).origin || url.pathname !== "/wc-auth/v1/authorize") {
-      return { ok: false, redirect: "", error: "not this store's authorize endpoint" };
-    }
-    const p = url.searchParams;
-    for (const required of ["app_name", "scope", "user_id", "return_url", "callback_url"]) {
-      if (!p.get(required)) return { ok: false, redirect: "", error: `missing ${required}` };
-    }
-    const scope = p.get("scope")!;
-    if (scope !== "read" && scope !== "write" && scope !== "read_write") return { ok: false, redirect: "", error: "invalid scope" };
-    const callbackUrl = p.get("callback_url")!;
-    if ((opts.requireHttpsCallback ?? false) && !callbackUrl.startsWith("https://")) {
-      return { ok: false, redirect: "", error: "The callback_url needs to be over SSL" };
-    }
+    const checked = this.validateAuthorize(authorizeUrl);
+    if ("error" in checked) return { ok: false, error: checked.error };
+    const { params: p, scope, callbackUrl } = checked;
     const key = this.createKey(scope);
     const body = JSON.stringify({
       key_id: key.keyId,
@@ -254,9 +278,7 @@ export class WooCommerceSimulator {
     }
     if (status !== 200) {
       this.keys.delete(key.consumerKey);
-      returnUrl.searchParams.set("success", "0");
-      returnUrl.searchParams.set("user_id", p.get("user_id")!);
-      return { ok: false, redirect: returnUrl.toString(), error: `callback answered ${status}` };
+      return { ok: false, error: `Error: An error occurred in the request and at the time were unable to send the consumer data (callback answered ${status}).` };
     }
     returnUrl.searchParams.set("success", "1");
     returnUrl.searchParams.set("user_id", p.get("user_id")!);
