@@ -115,8 +115,9 @@ export const sprintcheckoutProvider: PaymentProvider<SprintcheckoutCredentials, 
     const paying = outcome === "paid";
     const timestamp = notification.timestamp && /^\d{9,11}$/.test(notification.timestamp) ? new Date(Number(notification.timestamp) * 1000) : undefined;
     const event: NormalizedPaymentEvent = {
-      // ASSUMPTION [INF]: `paymentSessionId` is the `sessionId` create returned; it is how the event finds
-      // its session (the platform has no metadata to echo the bridge's session id).
+      // `paymentSessionId` may be the `sessionId` create returned (ASSUMPTION [INF]), a UUID unlike it (the
+      // guide's example), or absent (the legacy page): when it finds no session, the core looks the order up
+      // on this connection (cross-checked providers only), the platform having no metadata to echo our id.
       ...(notification.paymentSessionId ? { providerSessionId: notification.paymentSessionId } : {}),
       orderId: notification.orderId || missingOrderId,
       outcome,

@@ -62,6 +62,7 @@ describeEachDatabase("sprintcheckout: cart → Sprintcheckout simulator → keye
     expect(create.body).toContain('"amount":40.00,"minAmount":40.00,"editable":false');
     expect(create.body).toContain('"orderType":"TRANSIENT"');
     expect(create.body).toContain('"orderId":"1001"');
+    expect(create.body).not.toContain("failUrl"); // not in the create contract, only in update's
     const platform = sim.sessions.get(platformId)!;
     expect([platform.amountLiteral, platform.minAmountLiteral, platform.editable, platform.currency]).toEqual(["40.00", "40.00", false, "USD"]);
 
@@ -131,6 +132,35 @@ describeEachDatabase("sprintcheckout: cart → Sprintcheckout simulator → keye
     await drain(bridge);
     expect(endpoint.received.map((r) => r.update.type)).toEqual(["checkout_session.paid"]);
     expect((await statusOf(bridge, store, session.id)).status).toBe("paid");
+  });
+
+  it.each([
+    ["a UUID unlike create's sessionId (the guide's example)", "uuid"],
+    ["absent", "omitted"],
+  ] as const)("a SUCCESS whose paymentSessionId is %s finds its session by order and is credited", async (_name, mode) => {
+    const { store, session, platformId, sim, bridge, endpoint } = await setup({ paymentSessionId: mode });
+    await sim.notify(platformId, "SUCCESS");
+    const sent = JSON.parse(sim.sentEvents.at(-1)!.body) as { paymentSessionId?: string };
+    expect(sent.paymentSessionId).not.toBe(platformId);
+    await drain(bridge);
+    expect(endpoint.received.map((r) => r.update.type)).toEqual(["checkout_session.paid"]);
+    expect(endpoint.received[0]!.update.session).toMatchObject({ id: session.id, amountPaid: "40.00" });
+    expect((await statusOf(bridge, store, session.id)).status).toBe("paid");
+  });
+
+  it("found only by order: a payment goes to the newest waiting session, and an EXPIRED closes nothing", async () => {
+    const { store, session: first, platformId: firstPlatformId, sim, bridge, endpoint } = await setup({ paymentSessionId: "uuid" });
+    const res = await postSession(bridge, store.testKey, cartBody({ provider: "sprintcheckout" }));
+    const second = (await res.json()) as { id: string };
+    const secondPlatformId = [...sim.sessions.values()].at(-1)!.sessionId;
+    // The first attempt expires on the platform: it must not close the attempt the buyer is on now.
+    await sim.notify(firstPlatformId, "EXPIRED");
+    await drain(bridge);
+    expect((await statusOf(bridge, store, second.id)).status).toBe("open");
+    await sim.notify(secondPlatformId, "SUCCESS");
+    await drain(bridge);
+    expect(endpoint.received.map((r) => `${r.update.session.id}:${r.update.type}`)).toEqual([`${second.id}:checkout_session.paid`]);
+    expect((await statusOf(bridge, store, first.id)).status).toBe("open");
   });
 
   it("the legacy notification shape (no event, timestamp or token) is accepted", async () => {

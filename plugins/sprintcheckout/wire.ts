@@ -18,7 +18,8 @@ export function parseJsonExact(text: string): unknown {
  * The create body. `amount` is a JSON number in fiat major units [V]; it is written as the exact decimal
  * literal of the minor-unit total ("40.00"), never produced by a JS float. `editable:false` and
  * `minAmount = amount` keep the payer from changing what they pay; TRANSIENT sessions are single-use.
- * (The last three are ASSUMPTIONS [INF] in the reference; the fields themselves are [V].)
+ * (The last three are ASSUMPTIONS [INF] in the reference; the fields themselves are [V].) `failUrl` is left
+ * out: only the update contract lists it [V], create's does not.
  */
 export function createSessionBody(session: Pick<SessionForProvider, "amountMinor" | "currencyExponent" | "currency" | "order" | "successUrl" | "cancelUrl">): string {
   const amount = formatUnits(session.amountMinor, session.currencyExponent);
@@ -27,7 +28,7 @@ export function createSessionBody(session: Pick<SessionForProvider, "amountMinor
   return (
     `{"orderType":"TRANSIENT","amount":${amount},"minAmount":${amount},"editable":false,` +
     `"currency":${s(session.currency)},"orderId":${s(session.order.id)},` +
-    `"successUrl":${s(session.successUrl)},"failUrl":${s(session.cancelUrl)},"cancelUrl":${s(session.cancelUrl)}}`
+    `"successUrl":${s(session.successUrl)},"cancelUrl":${s(session.cancelUrl)}}`
   );
 }
 

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { ExpressionBuilder } from "kysely";
-import { WebhookVerificationError, type NormalizedPaymentEvent } from "../../plugins/types.ts";
+import { WebhookVerificationError, type NormalizedPaymentEvent, type WebhookTrust } from "../../plugins/types.ts";
 import { safeEqual, sha256Hex } from "../crypto/secrets.ts";
 import type { Database, WebhookEventRow } from "../db/schema.ts";
 import type { BridgeDeps } from "../deps.ts";
@@ -186,7 +186,7 @@ async function applyWebhookEvents(deps: BridgeDeps, row: WebhookEventRow): Promi
   if (!connection) return ["connection gone"];
   const notes: string[] = [];
   for (const event of reviveEvents(row.normalized_json)) {
-    const session = await findSessionForEvent(deps, row.connection_id, event);
+    const session = await findSessionForEvent(deps, row.connection_id, event, connection.provider.webhookTrust);
     if (!session) {
       notes.push(`no session for ${event.bridgeSessionId ?? event.providerSessionId ?? "?"}`);
       continue;
@@ -216,14 +216,25 @@ async function applyWebhookEvents(deps: BridgeDeps, row: WebhookEventRow): Promi
   return notes;
 }
 
-async function findSessionForEvent(deps: BridgeDeps, connectionId: string, event: NormalizedPaymentEvent) {
+async function findSessionForEvent(deps: BridgeDeps, connectionId: string, event: NormalizedPaymentEvent, trust: WebhookTrust) {
   const q = deps.db.kysely.selectFrom("checkout_sessions").selectAll();
   if (event.bridgeSessionId) {
     const byId = await q.where("id", "=", event.bridgeSessionId).executeTakeFirst();
     if (byId) return byId;
   }
   if (event.providerSessionId) {
-    return q.where("connection_id", "=", connectionId).where("provider_session_id", "=", event.providerSessionId).executeTakeFirst();
+    const byRef = await q.where("connection_id", "=", connectionId).where("provider_session_id", "=", event.providerSessionId).executeTakeFirst();
+    if (byRef) return byRef;
+  }
+  // A platform that echoes neither id reliably (Sprintcheckout's `paymentSessionId` is a UUID unlike the
+  // `sessionId` create returns, and may be missing) still names the order. Only for cross-checked events:
+  // the match then has to agree on order, currency and amount before anything is credited. The newest
+  // session still waiting for money is the one the buyer was sent to. A closing event (expired, failed)
+  // found this way may be about an earlier attempt, so it never closes the newest one.
+  if (trust === "cross_check" && event.orderId && !["expired", "failed", "canceled"].includes(event.outcome)) {
+    return q.where("connection_id", "=", connectionId).where("order_id", "=", event.orderId)
+      .where("status", "in", ["open", "processing"])
+      .orderBy("created_at", "desc").orderBy("id", "desc").limit(1).executeTakeFirst();
   }
   return undefined;
 }

@@ -6,7 +6,7 @@
  * `/?uid=…`, and sends notifications with the static `X-Webhook-Api-Key`. CONFLICT variants and faults
  * are modes and options.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
@@ -24,6 +24,13 @@ export interface SprintcheckoutSimOptions {
   payloadShape?: "full" | "legacy";
   /** How the platform writes the amount back: the literal it received, or the shortest number form (`40`, `100.5`). */
   amountFormat?: "as-received" | "shortest";
+  /**
+   * What the notification's `paymentSessionId` carries. Open point: create answers a base64 `sessionId` [V],
+   * the notification example shows a UUID [GUIDE], and the legacy page has no such field. `create-id`
+   * (echo the create's `sessionId`) is ASSUMPTION [INF]; `uuid` follows the guide's example; `omitted`
+   * leaves the field out.
+   */
+  paymentSessionId?: "create-id" | "uuid" | "omitted";
   now?: () => Date;
 }
 
@@ -49,6 +56,8 @@ export interface NotifyOptions {
 
 interface Session {
   sessionId: string;
+  /** The UUID the `uuid` mode reports as `paymentSessionId` (stable per session). */
+  paymentUuid: string;
   orderType: string;
   amountLiteral: string;
   minAmountLiteral: string | undefined;
@@ -82,6 +91,7 @@ export class SprintcheckoutSimulator {
       failStatus: options.failStatus ?? "FAILED",
       payloadShape: options.payloadShape ?? "full",
       amountFormat: options.amountFormat ?? "as-received",
+      paymentSessionId: options.paymentSessionId ?? "create-id",
     };
   }
 
@@ -142,6 +152,7 @@ export class SprintcheckoutSimulator {
     const sessionId = Buffer.from(randomBytes(12).toString("hex")).toString("base64");
     const session: Session = {
       sessionId,
+      paymentUuid: randomUUID(),
       orderType: str(input.orderType) ?? "TRANSIENT",
       amountLiteral: amount,
       minAmountLiteral: minAmount,
@@ -168,6 +179,7 @@ export class SprintcheckoutSimulator {
     const amountLiteral = options.amountLiteral ?? (this.options.amountFormat === "shortest" ? shortest(s.amountLiteral) : s.amountLiteral);
     const full = this.options.payloadShape === "full";
     const fields: Record<string, unknown> = {
+      // Only `payment.succeeded` is documented; the other event names are ASSUMPTION [INF] (the adapter reads `status`).
       ...(full ? { event: status === "SUCCESS" ? "payment.succeeded" : `payment.${status.toLowerCase()}`, timestamp: options.timestamp ?? Math.floor(this.now().getTime() / 1000) } : {}),
       orderId: options.orderId === undefined ? (s.orderId ?? null) : options.orderId,
       amount: "__AMOUNT__",
@@ -176,7 +188,7 @@ export class SprintcheckoutSimulator {
       successUrl: s.successUrl ?? null,
       failUrl: s.failUrl ?? null,
       cancelUrl: s.cancelUrl ?? null,
-      paymentSessionId: s.sessionId,
+      ...paymentSessionIdField(this.options.paymentSessionId, s),
       status: wireStatus,
       chain: "polygon",
       receipts: status === "SUCCESS" ? s.receipts : [],
@@ -203,6 +215,21 @@ export class SprintcheckoutSimulator {
     let last = { status: 0 };
     for (let i = 0; i < (options.times ?? 1); i++) last = await this.deliver(body, headers);
     return last;
+  }
+}
+
+function paymentSessionIdField(mode: "create-id" | "uuid" | "omitted", s: Session): { paymentSessionId?: string } {
+  switch (mode) {
+    case "create-id":
+      return { paymentSessionId: s.sessionId };
+    case "uuid":
+      return { paymentSessionId: s.paymentUuid };
+    case "omitted":
+      return {};
+    default: {
+      const never: never = mode;
+      throw new Error(`unknown paymentSessionId mode ${String(never)}`);
+    }
   }
 }
 
