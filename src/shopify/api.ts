@@ -67,10 +67,20 @@ export function currentShopifyFetch(): typeof fetch {
   return fetchScope.getStore() ?? fetch;
 }
 
+let appApi: Shopify | undefined;
+
+/**
+ * The app's own library instance, once `shopifyRoutes` made it: refreshing an expiring offline token needs the
+ * app's client id and secret, which the store adapter (built before config is read) does not otherwise have.
+ */
+export function registeredAppApi(): Shopify | undefined {
+  return appApi;
+}
+
 export function createShopifyApi(options: ShopifyOptions, publicUrl: string): Shopify {
   installFetchHook();
   const appUrl = new URL(options.appUrl ?? publicUrl);
-  return shopifyApi({
+  appApi = shopifyApi({
     apiKey: options.apiKey,
     apiSecretKey: options.apiSecret,
     scopes: options.scopes ?? defaultScopes,
@@ -80,6 +90,7 @@ export function createShopifyApi(options: ShopifyOptions, publicUrl: string): Sh
     isEmbeddedApp: true,
     logger: { level: LogSeverity.Error, log: () => undefined },
   });
+  return appApi;
 }
 
 let clientOnly: Shopify | undefined;

@@ -56,6 +56,39 @@ describeWithShopify("Shopify install, uninstall and compliance", (schemas) => {
       expect(world.shopify.tokens.size).toBe(1);
     });
 
+    it("expiring offline tokens: requested at install; an expired one is refreshed on load, the new pair stored together", async () => {
+      world.shopify.accessTokenTtlSeconds = 1;
+      await installWithSandbox(world);
+      expect(world.shopify.tokenRequests).toEqual([{ grant: "authorization_code", expiring: true }]);
+      const storage = sessionStorage(world.bridge.deps);
+      const before = (await storage.loadSession(offlineSessionId(testShop)))!;
+      expect(before.refreshToken).toMatch(/^shprt_/);
+      await new Promise((r) => setTimeout(r, 1_100)); // Shopify now refuses the access token
+
+      const order = world.shopify.addOrder(testShop, { totalMinor: 1000n });
+      const res = await postWebhook(world, world.shopify.webhook("orders/create", testShop, world.shopify.orderPayload(order)));
+      expect((await res.json()).outcome).toBe("session created");
+      expect(world.shopify.tokenRequests.map((r) => r.grant)).toEqual(["authorization_code", "refresh_token"]);
+      const after = (await storage.loadSession(offlineSessionId(testShop)))!;
+      expect(after.accessToken).not.toBe(before.accessToken);
+      expect(after.refreshToken).not.toBe(before.refreshToken);
+      expect(world.shopify.refreshTokens.has(after.refreshToken!)).toBe(true);
+      expect(world.shopify.refreshTokens.has(before.refreshToken!)).toBe(false);
+    });
+
+    it("embedded app: the token exchange asks for an expiring token; a spent refresh token means a new exchange", async () => {
+      world.shopify.accessTokenTtlSeconds = 1;
+      const open = async () => world.bridge.app.request(`/shopify/app?shop=${testShop}&id_token=${await world.shopify.sessionToken(testShop)}`);
+      expect((await open()).status).toBe(200);
+      expect(world.shopify.tokenRequests).toEqual([{ grant: "urn:ietf:params:oauth:grant-type:token-exchange", expiring: true }]);
+      world.shopify.refreshTokens.clear(); // refused from now on
+      await new Promise((r) => setTimeout(r, 1_100));
+      expect((await open()).status).toBe(200);
+      expect(world.shopify.tokenRequests.map((r) => r.grant)).toEqual([
+        "urn:ietf:params:oauth:grant-type:token-exchange", "refresh_token", "urn:ietf:params:oauth:grant-type:token-exchange",
+      ]);
+    });
+
     it("app/uninstalled removes the tokens; updates then stop (not retried); re-install reuses the store", async () => {
       const storeId = await installWithSandbox(world);
       const order = world.shopify.addOrder(testShop, { totalMinor: 1000n });

@@ -51,7 +51,7 @@ export function shopifyRoutes(deps: BridgeDeps, options: ShopifyOptions): Hono<A
     if (!isShopDomain(c.req.query("shop"))) throw new ApiError("validation_failed", "shop must be a <name>.myshopify.com domain.");
     let result;
     try {
-      result = await viaStoreFetch(() => shopify.auth.callback<Headers>({ rawRequest: c.req.raw }));
+      result = await viaStoreFetch(() => shopify.auth.callback<Headers>({ rawRequest: c.req.raw, expiring: true }));
     } catch (err) {
       deps.logger.warn("shopify oauth callback refused", { err });
       throw new ApiError("unauthenticated", "The OAuth callback could not be verified; start the installation again.");
@@ -70,7 +70,8 @@ export function shopifyRoutes(deps: BridgeDeps, options: ShopifyOptions): Hono<A
     let installed = await findInstalledShop(deps, verified.shop);
     if (!installed || !(await loadOfflineSession(deps, verified.shop))) {
       const { session } = await viaStoreFetch(() =>
-        shopify.auth.tokenExchange({ shop: verified.shop, sessionToken: token!, requestedTokenType: RequestedTokenType.OfflineAccessToken }),
+        // Expiring offline tokens (refreshed by loadOfflineSession): a leaked token is only good for an hour.
+        shopify.auth.tokenExchange({ shop: verified.shop, sessionToken: token!, requestedTokenType: RequestedTokenType.OfflineAccessToken, expiring: true }),
       );
       installed = { ...(await recordInstall(deps, session)) };
     }

@@ -3,7 +3,7 @@ import type { Session } from "@shopify/shopify-api";
 import type { BridgeDeps } from "../deps.ts";
 import { createStore } from "../usecases/stores.ts";
 import { isUniqueViolation } from "../usecases/webhooks.ts";
-import { offlineSessionId } from "./api.ts";
+import { offlineSessionId, registeredAppApi, ShopifyRequestError, withShopifyFetch } from "./api.ts";
 import { KyselySessionStorage } from "./session-storage.ts";
 import { shopifyDb, type ShopifyShopsTable } from "./tables.ts";
 
@@ -50,9 +50,46 @@ export async function findInstalledShop(deps: Pick<BridgeDeps, "db">, shop: stri
   return row && row.uninstalled_at === null ? row : undefined;
 }
 
-export async function loadOfflineSession(deps: Pick<BridgeDeps, "db" | "secrets" | "clock">, shop: string): Promise<Session | undefined> {
-  const session = await sessionStorage(deps).loadSession(offlineSessionId(shop));
-  return session?.accessToken ? session : undefined;
+/** An access token this close to expiry is refreshed first, so no request starts with a token about to lapse. */
+const refreshMarginMs = 60_000;
+
+type SessionDeps = Pick<BridgeDeps, "db" | "secrets" | "clock"> & Partial<Pick<BridgeDeps, "storeFetch">>;
+
+/**
+ * The shop's offline session. Offline tokens are requested expiring (Shopify's current default for new apps):
+ * one that has expired, or is about to, is refreshed here with its refresh token (`auth.refreshToken`), and the
+ * new access token and new refresh token replace the old pair in one write. Undefined when there is no usable
+ * token (uninstalled, or the refresh token itself expired: the embedded page's token exchange makes a new one).
+ */
+export async function loadOfflineSession(deps: SessionDeps, shop: string): Promise<Session | undefined> {
+  const storage = sessionStorage(deps);
+  const session = await storage.loadSession(offlineSessionId(shop));
+  if (!session?.accessToken) return undefined;
+  const nowMs = deps.clock().getTime();
+  if (!session.expires || session.expires.getTime() - refreshMarginMs > nowMs) return session;
+  return refreshOfflineSession(deps, storage, session, nowMs);
+}
+
+async function refreshOfflineSession(deps: SessionDeps, storage: KyselySessionStorage, stale: Session, nowMs: number): Promise<Session | undefined> {
+  const stillValid = stale.expires!.getTime() > nowMs ? stale : undefined;
+  const api = registeredAppApi();
+  const refreshToken = stale.refreshToken;
+  if (!api || !refreshToken || (stale.refreshTokenExpires && stale.refreshTokenExpires.getTime() <= nowMs)) return stillValid;
+  const refresh = () => api.auth.refreshToken({ shop: stale.shop, refreshToken });
+  try {
+    const { session } = await (deps.storeFetch ? withShopifyFetch(deps.storeFetch, refresh) : refresh());
+    await storage.storeSession(session);
+    return session;
+  } catch (err) {
+    // Shopify spends a refresh token on use: another process may have refreshed first and stored the new pair.
+    const current = await storage.loadSession(stale.id);
+    if (current?.accessToken && current.accessToken !== stale.accessToken) return current;
+    if (stillValid) return stillValid;
+    const status = (err as { response?: { code?: number } }).response?.code;
+    // Shopify refused the refresh token: only a new token exchange (the embedded page) or install helps.
+    if (status !== undefined && status >= 400 && status < 500 && status !== 429) return undefined;
+    throw new ShopifyRequestError(`refreshing the access token of ${stale.shop} failed: ${(err as Error).message}`, true);
+  }
 }
 
 /** `shop/redact` (48 hours after uninstall): forget the shop's tokens, links and buyer e-mails. */

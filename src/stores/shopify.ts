@@ -42,11 +42,12 @@ export const shopifyStoreAdapter: StoreAdapter<ShopifyStoreCredentials> = {
   credentialsSchema: shopifyStoreCredentials,
   async deliver(update, ctx): Promise<DeliveryResult> {
     if (!ctx.db || !ctx.secrets) return failed("the shopify adapter needs the bridge database", false);
-    const session = await loadOfflineSession({ db: ctx.db, secrets: ctx.secrets, clock: ctx.now }, ctx.credentials.shop);
-    if (!session) return failed(`${ctx.credentials.shop} has uninstalled the app (no access token)`, false);
     const route = update.session.metadata.shopify_route;
     try {
       return await withShopifyFetch(ctx.fetch, async () => {
+        // Inside the fetch scope: loading may refresh an expired token with Shopify; if Shopify is down, retry.
+        const session = await loadOfflineSession({ db: ctx.db!, secrets: ctx.secrets!, clock: ctx.now }, ctx.credentials.shop);
+        if (!session) return failed(`${ctx.credentials.shop} has uninstalled the app (no access token)`, false);
         if (route === "payments_app") return await deliverPaymentsApp(update, ctx, session);
         if (route === "manual") return await deliverManual(update, session);
         return failed(`session ${update.session.id} was not made by the Shopify app`, false);

@@ -55,6 +55,15 @@ export class FakeShopify {
   readonly refundSessions = new Map<string, { state: "resolved" | "rejected"; message?: string }>();
   /** Access tokens issued, by token → shop. */
   readonly tokens = new Map<string, string>();
+  /** When each expiring access token stops working (ms); non-expiring tokens have no entry. */
+  readonly tokenExpiry = new Map<string, number>();
+  /** Refresh tokens not yet spent, by token → { shop, expires at (ms) }. */
+  readonly refreshTokens = new Map<string, { shop: string; expiresAt: number }>();
+  /** Every POST to /admin/oauth/access_token, by grant (`authorization_code`, token exchange, `refresh_token`). */
+  readonly tokenRequests: { grant: string; expiring: boolean }[] = [];
+  /** Lifetime of expiring access tokens and of their refresh tokens, as Shopify sends them (`expires_in`…). */
+  accessTokenTtlSeconds = 3600;
+  refreshTokenTtlSeconds = 90 * 24 * 3600;
   private readonly codes = new Map<string, string>();
   private server?: Server;
   private port = 0;
@@ -203,7 +212,8 @@ export class FakeShopify {
     const graphql = /^\/(admin|payments_apps)\/api\/([^/]+)\/graphql\.json$/.exec(path);
     if (req.method === "POST" && graphql) {
       const token = req.headers["x-shopify-access-token"];
-      if (typeof token !== "string" || this.tokens.get(token) !== shop) return json(401, { errors: "[API] Invalid API key or access token (unrecognized login or wrong password)" });
+      const expired = typeof token === "string" && (this.tokenExpiry.get(token) ?? Infinity) <= Date.now();
+      if (typeof token !== "string" || this.tokens.get(token) !== shop || expired) return json(401, { errors: "[API] Invalid API key or access token (unrecognized login or wrong password)" });
       if (graphql[2] !== shopifyApiVersion) return json(404, { errors: `unexpected API version ${graphql[2]}` });
       const api = graphql[1] === "admin" ? "admin" : "payments_apps";
       const { query, variables = {} } = JSON.parse(raw) as { query: string; variables?: Record<string, unknown> };
@@ -223,6 +233,15 @@ export class FakeShopify {
 
   private async accessToken(shop: string, body: Record<string, string>): Promise<[number, unknown]> {
     if (body.client_id !== this.app.apiKey || body.client_secret !== this.app.apiSecret) return [400, { error: "invalid_client" }];
+    this.tokenRequests.push({ grant: body.grant_type ?? "authorization_code", expiring: body.expiring === "1" });
+    if (body.grant_type === "refresh_token") {
+      const held = this.refreshTokens.get(body.refresh_token ?? "");
+      if (!held || held.shop !== shop || held.expiresAt <= Date.now()) return [400, { error: "invalid_grant" }];
+      // A refresh token is spent on use; the access token it replaces stops working too.
+      this.refreshTokens.delete(body.refresh_token!);
+      for (const [t, s] of this.tokens) if (s === shop && this.tokenExpiry.has(t)) this.tokenExpiry.set(t, 0);
+      return [200, this.issueToken(shop, true)];
+    }
     if (body.grant_type === "urn:ietf:params:oauth:grant-type:token-exchange") {
       try {
         const { payload } = await jwtVerify(body.subject_token ?? "", new TextEncoder().encode(this.app.apiSecret), { audience: this.app.apiKey });
@@ -235,9 +254,20 @@ export class FakeShopify {
     } else {
       this.codes.delete(body.code!);
     }
+    return [200, this.issueToken(shop, body.expiring === "1")];
+  }
+
+  private issueToken(shop: string, expiring: boolean): Record<string, unknown> {
     const token = `shpat_${randomBytes(16).toString("hex")}`;
     this.tokens.set(token, shop);
-    return [200, { access_token: token, scope: this.scope }];
+    if (!expiring) return { access_token: token, scope: this.scope };
+    const refresh = `shprt_${randomBytes(16).toString("hex")}`;
+    this.tokenExpiry.set(token, Date.now() + this.accessTokenTtlSeconds * 1000);
+    this.refreshTokens.set(refresh, { shop, expiresAt: Date.now() + this.refreshTokenTtlSeconds * 1000 });
+    return {
+      access_token: token, scope: this.scope, expires_in: this.accessTokenTtlSeconds,
+      refresh_token: refresh, refresh_token_expires_in: this.refreshTokenTtlSeconds,
+    };
   }
 
   private admin(shop: string, operation: string, v: Record<string, unknown>): unknown {
