@@ -13,6 +13,14 @@ describe("money", () => {
     expect(parseCurrency("usd")).toBe("USD");
   });
 
+  it("takes the digits from ISO 4217 where the runtime's CLDR data differs, and refuses codes that are not money", () => {
+    // CLDR (Intl) says 0 for these; ISO 4217, which shops and platforms use, says 2, 2, 2, 2, 3 and 4.
+    const digits = ["IDR", "HUF", "COP", "PKR", "IQD", "CLF"].map((c) => currencyExponent(parseCurrency(c)!));
+    expect(digits).toEqual([2, 2, 2, 2, 3, 4]);
+    expect(parseDecimalAmount("150000.50", parseCurrency("IDR")!)).toEqual({ ok: true, minor: 15000050n });
+    for (const code of ["XAU", "XTS", "XXX", "BTC"]) expect(parseCurrency(code)).toBeUndefined();
+  });
+
   it("parses decimal strings exactly, without rounding", () => {
     expect(parseDecimalAmount("12.5", usd)).toEqual({ ok: true, minor: 1250n });
     expect(parseDecimalAmount("0.10", usd)).toEqual({ ok: true, minor: 10n });

@@ -2,6 +2,7 @@
  * Money is an integer count of a currency's minor units (a bigint) plus the currency. Never a JS float.
  * See docs/decisions/0001-money.md.
  */
+import currencyCodes from "currency-codes";
 
 export type CurrencyCode = string & { readonly __brand: "CurrencyCode" };
 
@@ -11,29 +12,27 @@ export interface Money {
   readonly currency: CurrencyCode;
 }
 
-const supportedCurrencies = new Set(Intl.supportedValuesOf("currency"));
+/**
+ * ISO 4217's own table (the `currency-codes` package carries ISO's list), not the runtime's ICU data: CLDR
+ * gives IDR, HUF, COP or PKR 0 digits and IQD 0 where ISO says 2 and 3, and ICU changes with the Node
+ * version, which would change what a stored `amount_minor` means. Codes ISO lists without minor units (gold,
+ * silver, SDR, test and "no currency" codes) are not money a shop charges in.
+ */
+const notMoney = new Set(["XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XTS", "XUA", "XXX"]);
+const isoExponents = new Map(
+  currencyCodes.data.filter((c) => !notMoney.has(c.code)).map((c) => [c.code, c.digits] as const),
+);
 
-/** Upper-cased ISO 4217 code if the runtime knows it, else undefined. */
+/** Upper-cased ISO 4217 code if ISO lists it as a currency, else undefined. */
 export function parseCurrency(code: string): CurrencyCode | undefined {
   const upper = code.toUpperCase();
-  return /^[A-Z]{3}$/.test(upper) && supportedCurrencies.has(upper)
-    ? (upper as CurrencyCode)
-    : undefined;
+  return /^[A-Z]{3}$/.test(upper) && isoExponents.has(upper) ? (upper as CurrencyCode) : undefined;
 }
 
-const exponentCache = new Map<string, number>();
-
-/**
- * The currency's number of minor-unit digits (USD 2, JPY 0, BHD 3), from the runtime's ICU data,
- * which follows ISO 4217 / CLDR.
- */
+/** The currency's number of minor-unit digits from ISO 4217 (USD 2, JPY 0, BHD 3, IDR 2, CLF 4). */
 export function currencyExponent(currency: CurrencyCode): number {
-  let exponent = exponentCache.get(currency);
-  if (exponent === undefined) {
-    exponent = new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions()
-      .maximumFractionDigits ?? 2;
-    exponentCache.set(currency, exponent);
-  }
+  const exponent = isoExponents.get(currency);
+  if (exponent === undefined) throw new Error(`not an ISO 4217 currency: ${currency}`);
   return exponent;
 }
 
