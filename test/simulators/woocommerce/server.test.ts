@@ -74,6 +74,30 @@ describe("WooCommerce REST simulator", () => {
     expect(held.status).toBe("on-hold");
   });
 
+  it("hold stock counts from date_modified: a save (REST PUT) restarts the window; notes do not", async () => {
+    const saved = sim.createOrder({ ageMinutes: 120 });
+    const noted = sim.createOrder({ ageMinutes: 120 });
+    await api().updateOrder(String(saved.id), { meta_data: [{ key: "_cartbridge_session_id", value: "cs_x" }] });
+    await api().addNote(String(noted.id), "a note is not a save");
+    expect((await api().getOrder(String(saved.id)) as unknown as { date_modified_gmt: string }).date_modified_gmt)
+      .not.toBe((await api().getOrder(String(noted.id)) as unknown as { date_modified_gmt: string }).date_modified_gmt);
+    expect(sim.cancelUnpaidOrders()).toEqual([noted.id]);
+    expect(saved.status).toBe("pending");
+  });
+
+  it("hold stock: no auto-cancel with stock management off or an empty window", async () => {
+    for (const options of [{ manageStock: false, holdStockMinutes: 60 }, { holdStockMinutes: 0 }]) {
+      const other = await new WooCommerceSimulator(options).start();
+      try {
+        const old = other.createOrder({ ageMinutes: 600 });
+        expect(other.cancelUnpaidOrders(), JSON.stringify(options)).toEqual([]);
+        expect(old.status).toBe("pending");
+      } finally {
+        await other.stop();
+      }
+    }
+  });
+
   it("stock: reduced on on-hold/processing, restored on cancelled/pending, never twice", async () => {
     const order = sim.createOrder({ quantity: 3 });
     await api().updateOrder(String(order.id), { status: "on-hold" });

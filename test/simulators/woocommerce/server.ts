@@ -10,8 +10,10 @@
  *   `payment_complete()` when `set_paid` is true and the order still needs payment (pending/failed).
  * - `payment_complete()` acts on on-hold/pending/failed/cancelled; stock is reduced on payment and on
  *   processing/completed/on-hold, restored on cancelled/pending; `date_paid` is set on paid statuses.
- * - Hold-stock: `cancelUnpaidOrders()` cancels pending checkout orders older than the hold window, as
- *   `wc_cancel_unpaid_orders()` does from WP-cron.
+ * - Hold-stock: `cancelUnpaidOrders()` cancels pending checkout orders not modified within the hold window,
+ *   as `wc_cancel_unpaid_orders()` does from WP-cron: only with stock management on and a window of at
+ *   least a minute, and counted from `date_modified` (`get_unpaid_orders()` compares `date_updated_gmt`,
+ *   which every save of the order moves).
  * - The app-authorization endpoint (`/wc-auth/v1/authorize`) as "admin pressed Approve" and "admin pressed
  *   Deny" helpers, with `WC_Auth`'s rules: the callback must be https (no exception, not even for
  *   localhost), and when the callback does not answer 200 the key is deleted and an error page is shown:
@@ -50,6 +52,8 @@ export interface SimOrder {
   transaction_id: string;
   created_via: string;
   date_created_ms: number;
+  /** `date_modified`: moved by every save of the order (REST PUT, status changes), not by notes. */
+  date_modified_ms: number;
   date_paid_ms: number | null;
   customer_note: string;
   meta_data: SimMeta[];
@@ -74,7 +78,10 @@ export interface SimRequest {
 export interface WooSimulatorOptions {
   /** Serve HTTPS with this key/cert (PEM). Without it the simulator is plain HTTP (OAuth 1.0a only). */
   tls?: { key: string; cert: string };
+  /** `woocommerce_hold_stock_minutes`; 0 (or empty) turns the auto-cancel off. */
   holdStockMinutes?: number;
+  /** `woocommerce_manage_stock` (on by default); off, WooCommerce never auto-cancels unpaid orders. */
+  manageStock?: boolean;
   now?: () => Date;
 }
 
@@ -111,11 +118,13 @@ export class WooCommerceSimulator {
   private nextKeyId = 1;
   private fault: FaultMode = "up";
   readonly holdStockMinutes: number;
+  readonly manageStock: boolean;
   private readonly now: () => Date;
   url = "";
 
   constructor(private readonly options: WooSimulatorOptions = {}) {
     this.holdStockMinutes = options.holdStockMinutes ?? 60;
+    this.manageStock = options.manageStock ?? true;
     this.now = options.now ?? (() => new Date());
   }
 
@@ -165,6 +174,7 @@ export class WooCommerceSimulator {
   } = {}): SimOrder {
     const id = this.nextOrderId++;
     const productId = 1;
+    const createdMs = this.now().getTime() - (input.ageMinutes ?? 0) * 60_000;
     if (!this.stock.has(productId)) this.stock.set(productId, 100);
     const order: SimOrder = {
       id,
@@ -176,7 +186,8 @@ export class WooCommerceSimulator {
       payment_method: input.payment_method ?? "cartbridge",
       transaction_id: "",
       created_via: input.created_via ?? "checkout",
-      date_created_ms: this.now().getTime() - (input.ageMinutes ?? 0) * 60_000,
+      date_created_ms: createdMs,
+      date_modified_ms: createdMs,
       date_paid_ms: null,
       customer_note: "",
       meta_data: Object.entries(input.meta ?? {}).map(([key, value]) => ({ id: this.nextMetaId++, key, value })),
@@ -205,12 +216,13 @@ export class WooCommerceSimulator {
     else order.meta_data.push({ id: this.nextMetaId++, key, value });
   }
 
-  /** `wc_cancel_unpaid_orders()`: pending checkout orders older than the hold-stock window are cancelled. */
+  /** `wc_cancel_unpaid_orders()`: pending checkout orders not modified within the hold-stock window are cancelled. */
   cancelUnpaidOrders(): number[] {
+    if (this.holdStockMinutes < 1 || !this.manageStock) return [];
     const cutoff = this.now().getTime() - this.holdStockMinutes * 60_000;
     const cancelled: number[] = [];
     for (const order of this.orders.values()) {
-      if (order.status === "pending" && order.created_via === "checkout" && order.date_created_ms < cutoff) {
+      if (order.status === "pending" && order.created_via === "checkout" && order.date_modified_ms < cutoff) {
         this.setStatus(order, "cancelled", "Unpaid order cancelled - time limit reached.");
         cancelled.push(order.id);
       }
@@ -314,6 +326,7 @@ export class WooCommerceSimulator {
     const from = order.status;
     if (from === to) return;
     order.status = to;
+    order.date_modified_ms = this.now().getTime();
     if (paidStatuses.includes(to) && order.date_paid_ms === null) order.date_paid_ms = this.now().getTime();
     if (to === "processing" || to === "completed" || to === "on-hold") this.reduceStock(order);
     if (to === "cancelled" || to === "pending") this.increaseStock(order);
@@ -344,6 +357,7 @@ export class WooCommerceSimulator {
       payment_method: order.payment_method,
       transaction_id: order.transaction_id,
       date_created_gmt: iso(order.date_created_ms),
+      date_modified_gmt: iso(order.date_modified_ms),
       date_paid_gmt: iso(order.date_paid_ms),
       customer_note: order.customer_note,
       needs_payment: this.needsPayment(order),
@@ -516,8 +530,9 @@ export class WooCommerceSimulator {
         }
       }
     }
-    // 2. set_status, 3. save.
+    // 2. set_status, 3. save (which moves date_modified, even when nothing changed).
     if (typeof body.status === "string") this.setStatus(order, body.status as OrderStatus);
+    order.date_modified_ms = this.now().getTime();
     // 4. Only then, and only if the order still needs payment: payment_complete().
     if (body.set_paid === true && this.needsPayment(order)) {
       this.paymentComplete(order, typeof body.transaction_id === "string" ? body.transaction_id : "");
