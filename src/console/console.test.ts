@@ -240,6 +240,37 @@ describeEachDatabase("console routes", (makeDb) => {
     expect(detail).toContain(`<a href="https://basescan.org/tx/${hash}" rel="noopener noreferrer" target="_blank">${hash}</a>`);
   });
 
+  it("retries a delivering update whose worker's lease ran out, and leaves a live lease alone", async () => {
+    await setOperatorPassword(bridge.deps, password);
+    await client.login(password);
+    endpoint.down = true;
+    const session = await (await postSession(bridge, store.testKey, cartBody({ order: { id: "lease-1" } }))).json();
+    await simulate(bridge, (await bridge.app.request(`/pay/${session.id}`)).headers.get("location")!, "paid");
+    await drain(bridge);
+    endpoint.down = false;
+    const db = bridge.deps.db.kysely;
+    const update = await db.selectFrom("store_updates").selectAll().where("session_id", "=", session.id).executeTakeFirstOrThrow();
+    const now = bridge.deps.clock().getTime();
+    const hold = (leaseUntil: number) => db.updateTable("store_updates")
+      .set({ state: "delivering", lease_owner: "worker-that-died", lease_until: leaseUntil, inflight_session_id: session.id, attempts: 1 })
+      .where("id", "=", update.id).execute();
+    const retryForm = `action="/dashboard/updates/${update.id}/retry"`;
+
+    await hold(now + 60_000);
+    expect(await (await client.get(`/dashboard/sessions/${session.id}`)).text()).not.toContain(retryForm);
+    const refused = await client.post(`/dashboard/updates/${update.id}/retry`, { _csrf: await client.csrf(), back: "/dashboard/updates" });
+    expect(refused.headers.get("location")).toBe(`/dashboard/updates?notRetried=${update.id}`);
+
+    await hold(now - 1_000);
+    expect(await (await client.get("/dashboard/updates")).text()).toContain(retryForm);
+    const retried = await client.post(`/dashboard/updates/${update.id}/retry`, { _csrf: await client.csrf(), back: "/dashboard/updates" });
+    expect(retried.headers.get("location")).toBe(`/dashboard/updates?retried=${update.id}`);
+    expect(await db.selectFrom("store_updates").select(["state", "lease_owner", "inflight_session_id"]).where("id", "=", update.id).executeTakeFirstOrThrow())
+      .toEqual({ state: "pending", lease_owner: null, inflight_session_id: null });
+    await drain(bridge);
+    expect(endpoint.received.map((r) => r.update.session.id)).toContain(session.id);
+  });
+
   it("lists webhooks that failed verification with the reason", async () => {
     await setOperatorPassword(bridge.deps, password);
     await client.login(password);

@@ -163,14 +163,14 @@ export function consoleRoutes(deps: BridgeDeps, options: { throttle?: LoginThrot
       { label: "Discount", value: `−${money(stored.discountMinor)}` },
       { label: "Total", value: money(detail.session.amount_minor) },
     ];
-    return render(c, <SessionPage {...who(c)} detail={detail} cart={cart} totals={totals} />);
+    return render(c, <SessionPage {...who(c)} nowMs={deps.clock().getTime()} detail={detail} cart={cart} totals={totals} />);
   });
 
   app.get("/updates", async (c) => {
     const problems = await loadStoreUpdateProblems(deps);
     const done = c.req.query("retried");
     const failed = c.req.query("notRetried");
-    return render(c, <UpdatesPage {...who(c)} {...problems}
+    return render(c, <UpdatesPage {...who(c)} {...problems} nowMs={deps.clock().getTime()}
       flash={done ? `Update ${done} is queued for delivery now.` : undefined}
       error={failed ? `Update ${failed} could not be retried: it is delivered or being delivered.` : undefined} />);
   });

@@ -234,7 +234,7 @@ function pretty(text: string): string {
   }
 }
 
-export function SessionPage(props: { csrf: string; username: string; detail: SessionDetail; cart: { name: string; quantity: number; unit: string; sku?: string | undefined }[]; totals: { label: string; value: string }[] }) {
+export function SessionPage(props: { csrf: string; username: string; nowMs: number; detail: SessionDetail; cart: { name: string; quantity: number; unit: string; sku?: string | undefined }[]; totals: { label: string; value: string }[] }) {
   const { session: s, payments, timeline, updates } = props.detail;
   return (
     <Layout title={`Session ${s.id}`} nav="sessions" csrf={props.csrf} username={props.username}>
@@ -288,7 +288,7 @@ export function SessionPage(props: { csrf: string; username: string; detail: Ses
         <div class="card">
           <div class="row" style="justify-content:space-between">
             <div><b>{update.event_type}</b> <Badge value={update.state} /> <span class="mono muted">{update.id}</span></div>
-            <RetryButton csrf={props.csrf} update={update} back={`${base}/sessions/${s.id}`} />
+            <RetryButton csrf={props.csrf} update={update} back={`${base}/sessions/${s.id}`} nowMs={props.nowMs} />
           </div>
           <div class="table-wrap" style="margin-top:.5rem">
             <table>
@@ -312,8 +312,13 @@ export function SessionPage(props: { csrf: string; username: string; detail: Ses
   );
 }
 
-function RetryButton({ csrf, update, back }: { csrf: string; update: StoreUpdateRow; back: string }) {
-  if (update.state !== "dead" && update.state !== "pending") return null;
+/** What retryStoreUpdateNow accepts: dead, waiting, or delivering with its worker's lease run out. */
+function retryable(update: StoreUpdateRow, nowMs: number): boolean {
+  return update.state === "dead" || update.state === "pending" || (update.state === "delivering" && update.lease_until !== null && Number(update.lease_until) < nowMs);
+}
+
+function RetryButton({ csrf, update, back, nowMs }: { csrf: string; update: StoreUpdateRow; back: string; nowMs: number }) {
+  if (!retryable(update, nowMs)) return null;
   return (
     <form class="inline" method="post" action={`${base}/updates/${update.id}/retry`}>
       <Csrf token={csrf} />
@@ -323,7 +328,7 @@ function RetryButton({ csrf, update, back }: { csrf: string; update: StoreUpdate
   );
 }
 
-function UpdatesTable({ rows, csrf }: { rows: StoreUpdateRow[]; csrf: string }) {
+function UpdatesTable({ rows, csrf, nowMs }: { rows: StoreUpdateRow[]; csrf: string; nowMs: number }) {
   return (
     <div class="table-wrap">
       <table>
@@ -336,7 +341,7 @@ function UpdatesTable({ rows, csrf }: { rows: StoreUpdateRow[]; csrf: string }) 
               <td class="num">{u.attempts}</td>
               <td>{u.last_error ?? "–"}</td>
               <td class="hide-sm">{u.state === "dead" ? "–" : time(u.next_attempt_at)}</td>
-              <td><RetryButton csrf={csrf} update={u} back={`${base}/updates`} /></td>
+              <td><RetryButton csrf={csrf} update={u} back={`${base}/updates`} nowMs={nowMs} /></td>
             </tr>
           ))}
         </tbody>
@@ -346,7 +351,7 @@ function UpdatesTable({ rows, csrf }: { rows: StoreUpdateRow[]; csrf: string }) 
 }
 
 export function UpdatesPage(props: {
-  csrf: string; username: string; flash?: string | undefined; error?: string | undefined;
+  csrf: string; username: string; nowMs: number; flash?: string | undefined; error?: string | undefined;
   dead: StoreUpdateRow[]; stuck: StoreUpdateRow[];
   rejections: { id: string; provider: string; connection_id: string | null; reason: string; headers_json: string; raw_body_excerpt: string; received_at: number }[];
 }) {
@@ -355,9 +360,9 @@ export function UpdatesPage(props: {
       <h1>Store updates</h1>
       <Flash message={props.flash} error={props.error} />
       <h2>Dead-lettered</h2>
-      {props.dead.length === 0 ? <p class="muted">None: every update was delivered or is still being tried.</p> : <UpdatesTable rows={props.dead} csrf={props.csrf} />}
-      <h2>Stuck (failed at least once, still retrying)</h2>
-      {props.stuck.length === 0 ? <p class="muted">None.</p> : <UpdatesTable rows={props.stuck} csrf={props.csrf} />}
+      {props.dead.length === 0 ? <p class="muted">None: every update was delivered or is still being tried.</p> : <UpdatesTable rows={props.dead} csrf={props.csrf} nowMs={props.nowMs} />}
+      <h2>Stuck (failed at least once and still retrying, or its worker's lease ran out)</h2>
+      {props.stuck.length === 0 ? <p class="muted">None.</p> : <UpdatesTable rows={props.stuck} csrf={props.csrf} nowMs={props.nowMs} />}
       <h2 id="rejections">Webhooks that failed verification</h2>
       {props.rejections.length === 0 ? <p class="muted">None.</p> : (
         <div class="table-wrap">

@@ -212,12 +212,20 @@ export async function runStoreUpdatesOnce(deps: BridgeDeps, workerId: string, li
   return jobs.length;
 }
 
-/** Makes a dead-lettered (or waiting) update due now: the operator's "retry now". */
+/**
+ * Makes a dead-lettered, waiting or abandoned update due now: the operator's "retry now". Abandoned means
+ * `delivering` with its lease run out (its worker died or hung); a live lease is left alone. Clearing the
+ * lease fences the old worker: its late result no longer matches `lease_owner` and is dropped.
+ */
 export async function retryStoreUpdateNow(deps: BridgeDeps, updateId: string): Promise<boolean> {
+  const nowMs = deps.clock().getTime();
   const result = await deps.db.kysely.updateTable("store_updates")
-    .set({ state: "pending", next_attempt_at: deps.clock().getTime(), lease_owner: null, lease_until: null })
+    .set({ state: "pending", next_attempt_at: nowMs, lease_owner: null, lease_until: null, inflight_session_id: null })
     .where("id", "=", updateId)
-    .where("state", "in", ["dead", "pending"])
+    .where((eb) => eb.or([
+      eb("state", "in", ["dead", "pending"]),
+      eb.and([eb("state", "=", "delivering"), eb("lease_until", "<", nowMs)]),
+    ]))
     .executeTakeFirst();
   const changed = Number(result.numUpdatedRows) === 1;
   if (changed) deps.signals.storeUpdateQueued();
