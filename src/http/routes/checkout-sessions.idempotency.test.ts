@@ -2,6 +2,8 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import type { Bridge } from "../../bridge.ts";
 import { describeEachDatabase, type TestDatabase } from "../../../test/support/databases.ts";
 import { cartBody, createTestBridge, createTestStore, postSession, type TestStore } from "../../../test/support/bridge.ts";
+import { sandboxProvider } from "../../../plugins/sandbox/index.ts";
+import { addConnection } from "../../usecases/connections.ts";
 
 describeEachDatabase("Idempotency-Key on POST /v1/checkout_sessions", (makeDb) => {
   let db: TestDatabase;
@@ -55,6 +57,34 @@ describeEachDatabase("Idempotency-Key on POST /v1/checkout_sessions", (makeDb) =
     const bad = await postSession(bridge, store.testKey, cartBody({ amount: "1.00" }), { "idempotency-key": "fixme" });
     expect(bad.status).toBe(422);
     expect((await postSession(bridge, store.testKey, cartBody(), { "idempotency-key": "fixme" })).status).toBe(201);
+  });
+
+  it("a request while the first with its key is still at the provider gets 409 with Retry-After, then replays", async () => {
+    await bridge.close();
+    // The sandbox, held at the provider call until the test lets it go: the first request is surely in flight.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    const gated = { ...sandboxProvider, name: "gated", createSession: async (...args: Parameters<typeof sandboxProvider.createSession>) => {
+      calls++;
+      await held;
+      return sandboxProvider.createSession(...args);
+    } };
+    bridge = await createTestBridge({ databaseUrl: db.url, extraProviders: [gated] });
+    await addConnection(bridge.deps, { storeId: store.storeId, provider: "gated", livemode: false, credentials: {} });
+    const body = cartBody({ provider: "gated" });
+    const first = postSession(bridge, store.testKey, body, { "idempotency-key": "held" });
+    while (calls === 0) await new Promise((r) => setTimeout(r, 5));
+    const second = await postSession(bridge, store.testKey, body, { "idempotency-key": "held" });
+    expect(second.status).toBe(409);
+    expect(second.headers.get("retry-after")).toBe("1");
+    expect((await second.json()).error.code).toBe("idempotency_key_in_use");
+    release();
+    expect((await first).status).toBe(201);
+    const third = await postSession(bridge, store.testKey, body, { "idempotency-key": "held" });
+    expect(third.headers.get("idempotent-replayed")).toBe("true");
+    expect(calls).toBe(1);
+    expect(await sessions()).toBe(1);
   });
 
   it("concurrent requests with one key create exactly one session; the others replay or get 409", async () => {
