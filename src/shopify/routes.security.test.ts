@@ -51,6 +51,10 @@ describeWithShopify("Shopify routes refuse forgeries", (schemas) => {
     expect((await ask(await world.shopify.sessionToken(testShop, { aud: "another-app" }))).status).toBe(401);
     expect((await ask(await world.shopify.sessionToken(testShop, { dest: "https://evil.example.com" }))).status).toBe(401);
     expect((await ask(await world.shopify.sessionToken(testShop, { expSeconds: -60 }))).status).toBe(401);
+    expect((await ask(await world.shopify.sessionToken(testShop, { nbfSeconds: 120 }))).status).toBe(401); // not valid yet
+    expect((await ask(await world.shopify.sessionToken(testShop, { nbfSeconds: null }))).status).toBe(401); // no nbf
+    expect((await ask(await world.shopify.sessionToken(testShop, { iss: "https://other-shop.myshopify.com/admin" }))).status).toBe(401);
+    expect((await ask(await world.shopify.sessionToken(testShop, { iss: `https://${testShop}/admin` }))).status).toBe(200);
     expect((await world.bridge.app.request(`/shopify/extension/orders/${order.id}`)).status).toBe(401);
     const good = await ask(await world.shopify.sessionToken(testShop));
     expect(good.status).toBe(200);

@@ -1,7 +1,7 @@
 /**
  * Session tokens sent by the checkout / customer-account UI extensions (`shopify.sessionToken.get()`),
  * and by the embedded admin (`id_token`): JWTs signed HS256 with the app secret, `aud` = the app's client id,
- * `dest` = the shop. Verified with jose against our clock, with a little tolerance for skew.
+ * `dest` = the shop, `nbf` present, and `iss` (when present) on the same shop. Verified with jose against our clock, with a little tolerance for skew.
  */
 import { jwtVerify } from "jose";
 import { isShopDomain } from "./api.ts";
@@ -26,7 +26,8 @@ export async function verifySessionToken(
       audience: app.apiKey,
       currentDate: now,
       clockTolerance: 10,
-      requiredClaims: ["exp", "dest"],
+      // nbf is always set by Shopify; requiring it means a token minted for later cannot be used early.
+      requiredClaims: ["exp", "nbf", "dest"],
     }));
   } catch (err) {
     throw new SessionTokenError(`invalid session token: ${(err as Error).message}`);
@@ -39,5 +40,16 @@ export async function verifySessionToken(
     throw new SessionTokenError("session token dest is not a URL");
   }
   if (!isShopDomain(shop)) throw new SessionTokenError("session token dest is not a myshopify.com shop");
+  // The admin's tokens carry iss (https://{shop}/admin); when present it must name the same shop as dest.
+  if (payload.iss !== undefined && hostOf(payload.iss) !== shop) throw new SessionTokenError("session token iss and dest name different shops");
   return { shop, ...(typeof payload.sub === "string" ? { sub: payload.sub } : {}) };
+}
+
+function hostOf(url: unknown): string | undefined {
+  if (typeof url !== "string") return undefined;
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
 }

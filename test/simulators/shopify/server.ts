@@ -160,12 +160,18 @@ export class FakeShopify {
   }
 
   /** A checkout / customer-account extension's session token. */
-  async sessionToken(shop: string, overrides: { secret?: string; aud?: string; dest?: string; expSeconds?: number } = {}): Promise<string> {
+  async sessionToken(
+    shop: string,
+    overrides: { secret?: string; aud?: string; dest?: string; expSeconds?: number; iss?: string; nbfSeconds?: number | null } = {},
+  ): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ dest: overrides.dest ?? `https://${shop}` })
+    const jwt = new SignJWT({ dest: overrides.dest ?? `https://${shop}`, ...(overrides.iss ? { iss: overrides.iss } : {}) })
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })
       .setAudience(overrides.aud ?? this.app.apiKey)
-      .setIssuedAt(now).setNotBefore(now).setExpirationTime(now + (overrides.expSeconds ?? 300))
+      .setIssuedAt(now).setExpirationTime(now + (overrides.expSeconds ?? 300));
+    // null: no nbf at all (Shopify always sends one).
+    if (overrides.nbfSeconds !== null) jwt.setNotBefore(now + (overrides.nbfSeconds ?? 0));
+    return jwt
       .setJti(randomBytes(8).toString("hex"))
       .sign(new TextEncoder().encode(overrides.secret ?? this.app.apiSecret));
   }
