@@ -2,10 +2,13 @@
  * The one place that reads `process.env`. Everything else receives a typed `Config`.
  * Every variable is documented in `.env.example`; keep the two in step.
  */
+import { existsSync, readFileSync } from "node:fs";
+import { parseEnv } from "node:util";
 import { z } from "zod";
+import { parseMasterKeys } from "./crypto/secrets.ts";
 
-const intFrom = (fallback: number) =>
-  z.coerce.number().int().nonnegative().default(fallback);
+const intFrom = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
 
 const boolFrom = (fallback: boolean) =>
   z
@@ -22,37 +25,44 @@ export const configSchema = z.object({
       message: "must start with sqlite: or mysql://",
     }),
   HOST: z.string().default("127.0.0.1"),
-  PORT: intFrom(3000),
+  PORT: intFrom(3000, 0, 65_535),
   /** The bridge's public base URL: checkout URLs and webhook URLs are built from it. */
   PUBLIC_URL: z.url().default("http://localhost:3000").transform((v) => v.replace(/\/+$/, "")),
   /**
    * Keys that encrypt secrets at rest, `kid:base64url(32 bytes)` separated by commas.
    * The first one encrypts; all of them decrypt, so keys can rotate.
    */
-  MASTER_KEYS: z.string().optional(),
+  MASTER_KEYS: z.string().optional().superRefine((spec, ctx) => {
+    if (spec === undefined) return; // only commands that touch secrets need it; they say so
+    try {
+      parseMasterKeys(spec);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: `${(err as Error).message} (generate one with: npx cartbridge keygen)` });
+    }
+  }),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   /** Largest request body the store API accepts (bytes). */
-  API_BODY_LIMIT_BYTES: intFrom(256 * 1024),
+  API_BODY_LIMIT_BYTES: intFrom(256 * 1024, 1024),
   /** Largest webhook body the bridge reads (bytes). */
-  WEBHOOK_BODY_LIMIT_BYTES: intFrom(1024 * 1024),
+  WEBHOOK_BODY_LIMIT_BYTES: intFrom(1024 * 1024, 1024),
   /** Store API requests per minute and key; 0 turns the limit off. */
   RATE_LIMIT_PER_MINUTE: intFrom(1200),
   /** How long a checkout session stays payable. */
-  SESSION_TTL_MINUTES: intFrom(60),
+  SESSION_TTL_MINUTES: intFrom(60, 1),
   /** A payment this long after expiry is still `paid_late`; later than that it is flagged for review. */
   LATE_PAYMENT_GRACE_MINUTES: intFrom(60),
   /** Replay window for timestamp-signed webhooks. */
   WEBHOOK_TOLERANCE_SECONDS: intFrom(300),
   /** Store-update delivery: attempts before dead-lettering, and the backoff. */
-  OUTBOX_MAX_ATTEMPTS: intFrom(12),
+  OUTBOX_MAX_ATTEMPTS: intFrom(12, 1),
   OUTBOX_BASE_DELAY_MS: intFrom(5_000),
   OUTBOX_MAX_DELAY_MS: intFrom(6 * 60 * 60 * 1000),
-  OUTBOX_LEASE_MS: intFrom(60_000),
-  STORE_REQUEST_TIMEOUT_MS: intFrom(15_000),
+  OUTBOX_LEASE_MS: intFrom(60_000, 100),
+  STORE_REQUEST_TIMEOUT_MS: intFrom(15_000, 100),
   /** Time limit of each call to a payment platform (create, re-fetch). */
-  PROVIDER_REQUEST_TIMEOUT_MS: intFrom(15_000),
+  PROVIDER_REQUEST_TIMEOUT_MS: intFrom(15_000, 100),
   /** How often the background workers (outbox, webhook retries, expiry, reconciliation) wake up. */
-  WORKER_POLL_MS: intFrom(1_000),
+  WORKER_POLL_MS: intFrom(1_000, 10),
   /** Ask the provider about an unsettled session when no webhook came for this long. */
   RECONCILE_AFTER_MINUTES: intFrom(10),
   /** Turn the background workers off (for a process that only serves HTTP). */
@@ -98,9 +108,18 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses a variables map (defaults to the process environment) into a `Config`. */
+/**
+ * The process environment over the variables of a `.env` file in the working directory, if there is one
+ * (as `.env.example` suggests): a variable set in the environment always wins over the file.
+ */
+export function processEnvironment(envFile = ".env"): Record<string, string | undefined> {
+  const fromFile = existsSync(envFile) ? parseEnv(readFileSync(envFile, "utf8")) : {};
+  return { ...fromFile, ...process.env };
+}
+
+/** Parses a variables map (defaults to the process environment and `.env`) into a `Config`. */
 export function loadConfig(
-  env: Record<string, string | undefined> = process.env,
+  env: Record<string, string | undefined> = processEnvironment(),
 ): Config {
   const parsed = configSchema.safeParse(
     Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== "")),
