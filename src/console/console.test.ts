@@ -6,6 +6,7 @@ import { StoreEndpoint } from "../../test/support/store-endpoint.ts";
 import { ConsoleClient } from "../../test/console/client.ts";
 import { Hono } from "hono";
 import { consoleDb, hashPassword, LoginThrottle, OperatorPasswordError, setOperatorPassword, verifyPassword } from "./auth.ts";
+import { searchSessions } from "./queries.ts";
 import { consoleRoutes } from "./routes.tsx";
 
 const password = "correct horse battery";
@@ -269,6 +270,15 @@ describeEachDatabase("console routes", (makeDb) => {
       .toEqual({ state: "pending", lease_owner: null, inflight_session_id: null });
     await drain(bridge);
     expect(endpoint.received.map((r) => r.update.session.id)).toContain(session.id);
+  });
+
+  it("finds a session by email whatever the case the store or the operator typed it in", async () => {
+    const created = await (await postSession(bridge, store.testKey, cartBody({ order: { id: "case-1" }, customer: { email: "Mixed.Case@Example.COM" } }))).json();
+    await postSession(bridge, store.testKey, cartBody({ order: { id: "case-2" }, customer: { email: "someone.else@example.com" } }));
+    for (const q of ["Mixed.Case@Example.COM", "mixed.case@example.com", "MIXED.CASE@EXAMPLE.COM"]) {
+      expect((await searchSessions(bridge.deps, { q })).map((s) => s.id), q).toEqual([created.id]);
+    }
+    expect(await searchSessions(bridge.deps, { q: "mixed.case@example.org" })).toEqual([]);
   });
 
   it("lists webhooks that failed verification with the reason", async () => {

@@ -26,8 +26,10 @@ export async function searchSessions(deps: BridgeDeps, search: SessionSearch): P
         eb("order_id", "=", q),
         eb("order_number", "=", q),
         eb("id", "=", q),
-        // Exact, or the lower-cased form most stores send: both can use the index.
-        eb("customer_email", "in", [...new Set([q, lower])]),
+        // Emails compare case-insensitively however the store spelled them (SQLite's `=` and MariaDB's binary
+        // collation are case-sensitive). lower() cannot use the plain email index, so only a query that can
+        // be an email pays for that scan; order ids, session ids and hashes keep their index lookups.
+        ...(q.includes("@") ? [eb(sql<string>`lower(customer_email)`, "=", lower)] : []),
         eb("id", "in", eb.selectFrom("payments").select("session_id").where((p) => p.or([p("tx_hash", "=", q), p("tx_hash", "=", lower)]))),
       ]),
     );
