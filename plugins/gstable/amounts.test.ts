@@ -6,7 +6,7 @@ import type { SessionStatus } from "../../src/domain/session-status.ts";
 import { GstableSimulator } from "../../test/simulators/gstable/server.ts";
 import type { ProviderContext, SessionForProvider } from "../types.ts";
 import { gstableProvider, type GstableCredentials, type GstableSettings } from "./index.ts";
-import { gstableStatuses, toBridgeStatus, toGstableLineItems, type GstableStatus } from "./wire.ts";
+import { gstableStatuses, microUsdLiteralToCents, toBridgeStatus, toGstableLineItems, type GstableStatus } from "./wire.ts";
 
 const usd = parseCurrency("USD")!;
 
@@ -136,13 +136,15 @@ describe("gstable amounts", () => {
     expect(await res.json()).toMatchObject({ code: 400101, data: null });
   });
 
-  it("refuses, rather than rounds, a re-fetched committed amount that is not whole cents", async () => {
+  it("never rounds a re-fetched committed amount that is not whole cents: it is left out and named", async () => {
     const cart = fc.sample(cartArb, { numRuns: 1, seed: 4 })[0]!;
     const created = await gstableProvider.createSession(sessionFor(cart, "cs_subcent"), ctx);
     const s = sim.sessions.get(created.providerSessionId)!;
     s.status = "paid";
     s.amount = 40_000_001;
-    await expect(gstableProvider.fetchSession!(created.providerSessionId, ctx)).rejects.toThrow(RangeError);
+    const state = await gstableProvider.fetchSession!(created.providerSessionId, ctx);
+    expect(state).toMatchObject({ status: "paid", providerStatus: "paid (amount 40000001 micro-USD is not whole cents)" });
+    expect(state.amountPaidMinor).toBeUndefined();
     s.amount = 40_000_000;
     await expect(gstableProvider.fetchSession!(created.providerSessionId, ctx)).resolves.toMatchObject({ status: "paid", amountPaidMinor: 4000n, currency: "USD" });
   });
@@ -161,5 +163,37 @@ describe("gstable statuses", () => {
   };
   it.each(gstableStatuses.map((s) => [s, expected[s]] as const))("%s → %s", (status, bridge) => {
     expect(toBridgeStatus(status)).toBe(bridge);
+  });
+});
+
+describe("gstable micro-USD literal → cents", () => {
+  it.each([
+    ["40000000", 4000n],
+    ["40000000.000", 4000n],
+    ["4e7", 4000n],
+    ["4.0E+7", 4000n],
+    ["400000000000e-4", 4000n],
+    ["0", 0n],
+    ["0.0", 0n],
+    ["40000000.5", undefined],
+    ["40005000", undefined], // half a cent
+    ["19.9", undefined], // dollars, or a fraction of a micro-dollar: either way not exact cents
+    ["1e-9", undefined],
+    ["1e400", undefined],
+    ["-40000000", undefined],
+  ] as const)("%s → %s", (literal, cents) => {
+    expect(microUsdLiteralToCents(literal)).toBe(cents);
+  });
+
+  it("any whole number of cents, written with any exponent, reads back exactly", () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 10n ** 15n }), fc.integer({ min: 0, max: 8 }), (cents, shift) => {
+        const micro = (cents * 10_000n).toString();
+        // The same value as digits × 10^shift with the decimal point moved: "4000.0000e4"-style literals.
+        const padded = micro.padStart(shift + 1, "0");
+        const literal = shift === 0 ? micro : `${padded.slice(0, -shift)}.${padded.slice(-shift)}e${shift}`;
+        expect(microUsdLiteralToCents(literal)).toBe(cents);
+      }),
+    );
   });
 });

@@ -17,7 +17,7 @@ import {
   envelopeSchema,
   isPaying,
   isRetryableCode,
-  microUsdToCents,
+  microUsdLiteralToCents,
   parseJsonExact,
   parsePlatformTime,
   sessionSchema,
@@ -115,16 +115,13 @@ function stringMetadata(session: GstableSession): Record<string, string> {
 }
 
 /**
- * The committed amount in USD cents, or undefined when nothing is committed or it is not whole cents.
+ * The committed amount in USD cents, or undefined when nothing is committed or it is not an exact count of
+ * cents (then the amount is left to the platform's word on the status, see `fetchSession`).
  * ASSUMPTION [INF]: the session's `amount` is micro-USD like `unitPrice` (the SDK types it only as a number).
  */
 function paidCents(session: GstableSession): bigint | undefined {
   if (!isPaying(session.status) || session.amount == null) return undefined;
-  try {
-    return microUsdToCents(session.amount);
-  } catch {
-    return undefined;
-  }
+  return microUsdLiteralToCents(session.amount);
 }
 
 export const gstableProvider: PaymentProvider<GstableCredentials, GstableSettings> = {
@@ -218,17 +215,17 @@ export const gstableProvider: PaymentProvider<GstableCredentials, GstableSetting
     const session = parseSession(detail.data.session);
     if (session.sessionId !== providerSessionId) throw new ProviderRequestError("GStable returned a different session", false);
     const transaction = transactionSchema.safeParse(detail.data.transaction ?? {});
-    let amountPaidMinor: bigint | undefined;
-    if (isPaying(session.status) && session.amount != null) {
-      // Refuses (throws), rather than rounds, a committed amount that is not whole cents.
-      amountPaidMinor = microUsdToCents(session.amount);
-    }
+    const amountPaidMinor = paidCents(session);
+    // A committed amount that is no exact count of cents is neither rounded nor refused (refusing would fail
+    // every re-fetch of a paid session): the platform's own status is taken for a full payment, as GStable's
+    // contract takes exact amounts, and the odd amount is named on the timeline for a person to see.
+    const inexact = isPaying(session.status) && session.amount != null && amountPaidMinor === undefined;
     return {
       providerSessionId: session.sessionId,
       status: toBridgeStatus(session.status),
       ...(amountPaidMinor !== undefined ? { amountPaidMinor, currency: "USD" } : {}),
       transactions: transactionsOf(session, transaction.success ? transaction.data : undefined),
-      providerStatus: session.status,
+      providerStatus: inexact ? `${session.status} (amount ${session.amount} micro-USD is not whole cents)` : session.status,
     };
   },
 };

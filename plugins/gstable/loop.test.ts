@@ -131,6 +131,30 @@ describeEachDatabase("gstable: cart → GStable simulator → signed webhook →
     expect(endpoint.received[0]!.update.session).toMatchObject({ id: session.id, amountPaid: "20.00" });
   });
 
+  it.each([
+    ["40000000.0", "paid", "40.00"],
+    ["4e7", "paid", "40.00"],
+    ["2.0E7", "underpaid", "20.00"],
+  ] as const)("a committed amount written %s (not an integer literal) is read exactly: %s %s", async (literal, bridgeStatus, amountPaid) => {
+    const { session, platformId, sim, bridge, endpoint } = await setup();
+    expect((await sim.transition(platformId, "paid", { committedMicroUsd: literal })).status).toBe(200);
+    expect(sim.sentEvents.at(-1)!.body).toContain(`"amount":${literal},`);
+    await drain(bridge);
+    expect(endpoint.received.map((r) => r.update.type)).toEqual([`checkout_session.${bridgeStatus}`]);
+    expect(endpoint.received[0]!.update.session).toMatchObject({ id: session.id, amountPaid });
+  });
+
+  it("a committed amount that is no exact count of cents is accepted, never rounded: the platform's paid stands, the amount is named", async () => {
+    const { store, session, platformId, sim, bridge, endpoint } = await setup();
+    expect((await sim.transition(platformId, "paid", { committedMicroUsd: "40000000.5" })).status).toBe(200);
+    await drain(bridge);
+    expect(endpoint.received.map((r) => r.update.type)).toEqual(["checkout_session.paid"]);
+    expect(endpoint.received[0]!.update.session).toMatchObject({ id: session.id, amountPaid: "40.00" });
+    const timeline = await bridge.deps.db.kysely.selectFrom("session_events").select("detail_json").where("session_id", "=", session.id).execute();
+    expect(timeline.map((e) => e.detail_json).join("\n")).toContain("40000000.5 micro-USD is not whole cents");
+    expect((await statusOf(bridge, store, session.id)).status).toBe("paid");
+  });
+
   it("dedupes duplicate deliveries and handles events out of order", async () => {
     const { store, session, platformId, sim, bridge, endpoint } = await setup();
     await sim.transition(platformId, "paid", { hold: true });

@@ -50,15 +50,20 @@ export function isPaying(status: GstableStatus): boolean {
   return toBridgeStatus(status) === "paid";
 }
 
-const integer = z.string().regex(/^\d+$/, "an integer");
+/**
+ * Any JSON number literal, kept as its text. The SDK types `amount` and `expirationTime` only as `number`,
+ * so a non-integer (`19900000.0`, `1.99e7`, `19.9`) is a valid platform answer: refusing it would turn a
+ * correctly signed event into a "malformed" one that the platform retries until it pauses the endpoint.
+ */
+const numberLiteral = z.string().regex(/^-?\d+(\.\d+)?([eE][+-]?\d+)?$/, "a JSON number");
 
 export const sessionSchema = z
   .object({
     sessionId: z.string().min(1),
     status: z.enum(gstableStatuses),
-    amount: integer.nullish(),
+    amount: numberLiteral.nullish(),
     paymentUrl: z.string().nullish(),
-    expirationTime: integer.nullish(),
+    expirationTime: numberLiteral.nullish(),
     paymentSucceededTime: z.string().nullish(),
     initiateTx: z.string().nullish(),
     completeTx: z.string().nullish(),
@@ -104,9 +109,22 @@ export function transactionsOf(session: GstableSession, transaction: z.infer<typ
   return hash ? [{ hash }] : [];
 }
 
-/** micro-USD → USD cents; throws rather than round (a sub-cent total cannot be a bridge cart). */
-export function microUsdToCents(micro: string): bigint {
-  return rescale(BigInt(micro), microUsdDecimals, 2);
+/**
+ * A micro-USD amount, written as any JSON number literal, in whole USD cents; undefined when the literal
+ * is not an exact count of cents (a sub-cent or fractional micro-USD value, a negative one): never rounded,
+ * never read through a float. `40000000`, `40000000.0` and `4e7` are all 4000 cents.
+ */
+export function microUsdLiteralToCents(literal: string): bigint | undefined {
+  const m = /^(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(literal);
+  if (!m) return undefined;
+  const digits = BigInt(`${m[1]}${m[2] ?? ""}`);
+  // literal = digits × 10^power micro-USD, and a cent is 10^(6 - 2) micro-USD.
+  const power = Number(m[3] ?? "0") - (m[2]?.length ?? 0) - (microUsdDecimals - 2);
+  if (digits === 0n) return 0n;
+  if (power >= 0) return power <= 30 ? digits * 10n ** BigInt(power) : undefined; // beyond any real amount
+  if (-power > m[1]!.length + (m[2]?.length ?? 0)) return undefined; // 0 < value < 1 cent
+  const divisor = 10n ** BigInt(-power);
+  return digits % divisor === 0n ? digits / divisor : undefined;
 }
 
 export interface GstableLineItem {

@@ -46,7 +46,18 @@ export interface SendOptions {
   hold?: boolean;
 }
 
-type Session = Record<string, unknown> & { sessionId: string; status: GstableSimStatus; amount: number; metadata: Record<string, unknown> };
+/** A JSON number written exactly as `literal` (e.g. `40000000.0`, `4e7`), which a JS number cannot keep. */
+export interface RawNumber {
+  rawNumber: string;
+}
+
+type Session = Record<string, unknown> & { sessionId: string; status: GstableSimStatus; amount: number | RawNumber; metadata: Record<string, unknown> };
+
+/** JSON.stringify, with every `RawNumber` written as its literal. */
+function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (v && typeof v === "object" && "rawNumber" in v ? `__raw_number__${(v as RawNumber).rawNumber}__` : v))
+    .replace(/"__raw_number__([-+.0-9eE]+)__"/g, "$1");
+}
 
 export const supportedSettlementTokens = ["polygon::usdc", "polygon::usdt", "base::usdc", "ethereum::usdc"];
 
@@ -92,7 +103,7 @@ export class GstableSimulator {
   private app(): Hono {
     const app = new Hono();
     const envelope = (c: Context, code: number, message: string, data: unknown = null, status = 200) =>
-      c.json({ code, message, data }, status as 200);
+      c.body(toJson({ code, message, data }), status as 200, { "content-type": "application/json" });
     app.use("*", async (c, next) => {
       const body = c.req.method === "GET" ? "" : await c.req.raw.clone().text();
       const headers: Record<string, string> = {};
@@ -120,7 +131,8 @@ export class GstableSimulator {
     app.get("/checkout/:id", (c) => {
       const s = this.sessions.get(c.req.param("id"));
       if (!s) return c.html("<h1>Not found</h1>", 404);
-      const usd = `${Math.floor(s.amount / 1e6)}.${String(s.amount % 1e6).padStart(6, "0").slice(0, 2)}`;
+      const micro = typeof s.amount === "number" ? s.amount : Number(s.amount.rawNumber);
+      const usd = `${Math.floor(micro / 1e6)}.${String(micro % 1e6).padStart(6, "0").slice(0, 2)}`;
       return c.html(`<!doctype html><title>GStable checkout</title><h1>Pay ${usd} USD</h1><p id="status">${s.status}</p>`);
     });
     return app;
@@ -203,12 +215,15 @@ export class GstableSimulator {
   /**
    * The platform moves a session and sends `session.<status>`. `paidAt` sets the payment time (a payment
    * after the store's expiry is a late one); `committedMicroUsd` makes the platform's record show another
-   * committed amount (a fault injection: GStable's contract takes exact amounts).
+   * committed amount (a fault injection: GStable's contract takes exact amounts); a string is written as
+   * that exact JSON number literal (`"40000000.0"`: the SDK types `amount` only as a number).
    */
-  async transition(id: string, status: GstableSimStatus, send: SendOptions & { paidAt?: Date; committedMicroUsd?: number } = {}): Promise<{ status: number }> {
+  async transition(id: string, status: GstableSimStatus, send: SendOptions & { paidAt?: Date; committedMicroUsd?: number | string } = {}): Promise<{ status: number }> {
     const session = this.mustGet(id);
     this.applyStatus(session, status, send.paidAt);
-    if (send.committedMicroUsd !== undefined) session.amount = send.committedMicroUsd;
+    if (send.committedMicroUsd !== undefined) {
+      session.amount = typeof send.committedMicroUsd === "string" ? { rawNumber: send.committedMicroUsd } : send.committedMicroUsd;
+    }
     return this.sendSessionEvent(`session.${status}`, session, send);
   }
 
@@ -277,7 +292,7 @@ export class GstableSimulator {
   }
 
   private async sendEnvelope(eventType: string, businessType: string, payload: unknown, send: SendOptions = {}): Promise<{ status: number }> {
-    const body = JSON.stringify({
+    const body = toJson({
       eventId: `evt_${randomBytes(12).toString("hex")}`,
       eventType,
       businessType,
