@@ -88,6 +88,14 @@ describe("cryptocheckout webhook verification", () => {
     expect(await reason(verify(body, { "x-webhook-signature": `t=${now - 299},v1=${sign(body, now - 299)}` }))).toBe("accepted");
   });
 
+  it("keeps the documented 300 s window even when the bridge allows more, and a narrower setting narrows it", async () => {
+    const wide = { ...ctx(), webhookToleranceSeconds: 3600 };
+    expect(await reason(verify(body, { "x-webhook-signature": `t=${now - 301},v1=${sign(body, now - 301)}` }, wide))).toBe("stale_timestamp");
+    expect(await reason(verify(body, { "x-webhook-signature": `t=${now - 300},v1=${sign(body, now - 300)}` }, wide))).toBe("accepted");
+    const narrow = { ...ctx(), webhookToleranceSeconds: 60 };
+    expect(await reason(verify(body, { "x-webhook-signature": `t=${now - 61},v1=${sign(body, now - 61)}` }, narrow))).toBe("stale_timestamp");
+  });
+
   it("rejects a delivery without a signature header, or without any timestamp", async () => {
     expect(await reason(verify(body, {}))).toBe("missing_signature");
     expect(await reason(verify(body, { "x-webhook-timestamp": String(now) }))).toBe("missing_signature");
