@@ -105,6 +105,8 @@ export class CryptoCheckoutSimulator {
 
   private app(): Hono {
     const app = new Hono();
+    // ASSUMPTION [INF]: only `{"error":{…}}` is documented [V /guides/idempotency]; its `type`/`message`
+    // fields, and the 400/401/404 statuses below, are this simulator's guesses (only the 409 is [V]).
     const error = (type: string, message: string) => ({ error: { type, message } });
     app.use("*", async (c, next) => {
       const body = c.req.method === "GET" ? "" : await c.req.raw.clone().text();
@@ -153,6 +155,7 @@ export class CryptoCheckoutSimulator {
   }
 
   private create(raw: string): { status: number; body: unknown } {
+    // ASSUMPTION [INF]: a validation failure as 400 with the guessed envelope (see `error` above).
     const invalid = (message: string) => ({ status: 400, body: { error: { type: "invalid_request_error", message } } });
     let input: { amount?: { value?: unknown; currency?: unknown }; metadata?: unknown; successUrl?: unknown; cancelUrl?: unknown; linkId?: unknown };
     try {
