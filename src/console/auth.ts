@@ -3,7 +3,8 @@
  * (HS256) HttpOnly cookie, and CSRF tokens bound to that session.
  *
  * The signing key is derived with HKDF from the current master key, so no extra secret has to be
- * configured; rotating MASTER_KEYS (or the password, through `session_epoch`) signs every operator out.
+ * configured; rotating MASTER_KEYS signs every operator out, and a new password or signing out (both bump
+ * `session_epoch`) ends every session of that operator.
  */
 import { createHmac, hkdfSync, randomBytes, scrypt as scryptCallback, type ScryptOptions } from "node:crypto";
 import { jwtVerify, SignJWT } from "jose";
@@ -157,6 +158,18 @@ export async function readSession(deps: BridgeDeps, token: string | undefined): 
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Signing out ends the session for real, not only in this browser: a copied cookie would stay valid until
+ * it expires. Bumping the operator's session epoch refuses every token signed before, so it signs that
+ * operator out on every device; a per-token revocation list would need a table and a lookup per request
+ * for little gain on a console with a handful of operators.
+ */
+export async function logout(deps: BridgeDeps, session: ConsoleSession): Promise<void> {
+  await consoleDb(deps).updateTable("console_operators")
+    .set((eb) => ({ session_epoch: eb("session_epoch", "+", 1), updated_at: deps.clock().getTime() }))
+    .where("id", "=", session.operatorId).execute();
 }
 
 /** Synchronizer token: an HMAC of the session id, so it is valid for this session only. */

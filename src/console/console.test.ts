@@ -103,6 +103,22 @@ describeEachDatabase("console routes", (makeDb) => {
     expect((await new ConsoleClient(app, "198.51.100.9").login("wrong password!", "user6")).status).toBe(401);
   });
 
+  it("signing out ends the session: the old cookie, replayed, no longer opens a page", async () => {
+    await setOperatorPassword(bridge.deps, password);
+    const ok = await client.login(password);
+    const cookie = ok.headers.getSetCookie().find((c) => c.startsWith("cb_console="))!.split(";")[0]!;
+    const withOldCookie = () => bridge.app.request("/dashboard/stores", { headers: { cookie } });
+    expect((await withOldCookie()).status).toBe(200);
+    const out = await client.post("/dashboard/logout", { _csrf: await client.csrf() });
+    expect(out.headers.get("location")).toBe("/dashboard/login");
+    const replay = await withOldCookie();
+    expect(replay.status).toBe(303);
+    expect(replay.headers.get("location")).toBe("/dashboard/login");
+    // Signing in again works, with a new token.
+    expect((await client.login(password)).status).toBe(303);
+    expect((await client.get("/dashboard/stores")).status).toBe(200);
+  });
+
   it("refuses short passwords, and a new password signs out old sessions", async () => {
     await expect(setOperatorPassword(bridge.deps, "short")).rejects.toBeInstanceOf(OperatorPasswordError);
     await setOperatorPassword(bridge.deps, password);

@@ -15,7 +15,7 @@ import { cartLines, type StoredCart } from "../usecases/session-records.ts";
 import { retryStoreUpdateNow } from "../usecases/store-updates.ts";
 import { createStore, rotateStoreKey, StoreInputError } from "../usecases/stores.ts";
 import {
-  csrfTokenFor, hasOperators, isValidCsrfToken, login, loginCsrfCookie, LoginThrottle, readSession, sessionCookie, type ConsoleSession,
+  csrfTokenFor, hasOperators, isValidCsrfToken, login, loginCsrfCookie, LoginThrottle, logout, readSession, sessionCookie, type ConsoleSession,
 } from "./auth.ts";
 import { fieldsFor, readFields } from "./forms.ts";
 import { hourlySessions, loadSessionDetail, loadStore, loadStoreUpdateProblems, loadStores, overviewCounts, pageSize, searchSessions } from "./queries.ts";
@@ -130,7 +130,9 @@ export function consoleRoutes(deps: BridgeDeps, options: { throttle?: LoginThrot
 
   const who = (c: Context<ConsoleEnv>) => ({ csrf: c.get("csrf"), username: c.get("operator").username });
 
-  app.post("/logout", (c) => {
+  app.post("/logout", async (c) => {
+    await logout(deps, c.get("operator"));
+    deps.logger.info("console logout", { username: c.get("operator").username });
     deleteCookie(c, sessionCookie, { path: base });
     return c.redirect(`${base}/login`, 303);
   });
