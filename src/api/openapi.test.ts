@@ -11,6 +11,7 @@ import { createStore } from "../usecases/stores.ts";
 import { CartbridgeClient } from "../sdk/index.ts";
 import { createSqliteDatabase, type TestDatabase } from "../../test/support/databases.ts";
 import { cartBody, createTestBridge, createTestStore, drain, simulate, type TestStore } from "../../test/support/bridge.ts";
+import { WooCommerceSimulator } from "../../test/simulators/woocommerce/server.ts";
 import { buildOpenApiDocument, jsonSchemaOf, openapiRoutes } from "./openapi.ts";
 import { checkoutSessionSchema, createCheckoutSessionSchema, storeUpdateSchema, wooConnectResponseSchema, wooCredentialsResponseSchema, wooStatusResponseSchema } from "./schemas.ts";
 
@@ -108,7 +109,10 @@ describe("OpenAPI document", () => {
   });
 
   it("describes exactly what the WooCommerce plugin's store-key routes answer", async () => {
-    const woo = await createStore(bridge.deps, { name: "Woo", platform: "woocommerce", credentials: { url: "https://shop.example" } });
+    // Pasted keys are checked against the shop before they are stored, so the shop must answer.
+    const shop = await new WooCommerceSimulator().start();
+    const wooKey = shop.createKey();
+    const woo = await createStore(bridge.deps, { name: "Woo", platform: "woocommerce", credentials: { url: shop.url } });
     const call = async (method: string, path: string, body?: unknown) => {
       const res = await bridge.app.request(path, {
         method,
@@ -118,11 +122,12 @@ describe("OpenAPI document", () => {
       expect(res.status, path).toBe(200);
       return res.json();
     };
-    expect(wooStatusResponseSchema.strict().parse(await call("GET", "/woocommerce/status"))).toEqual({ connected: false, url: "https://shop.example", connectedVia: null });
-    wooConnectResponseSchema.strict().parse(await call("POST", "/woocommerce/connect", { storeUrl: "https://shop.example", returnUrl: "https://shop.example/wp-admin/" }));
-    const keys = { storeUrl: "https://shop.example", consumerKey: `ck_${"a".repeat(40)}`, consumerSecret: `cs_${"b".repeat(40)}` };
+    expect(wooStatusResponseSchema.strict().parse(await call("GET", "/woocommerce/status"))).toEqual({ connected: false, url: shop.url, connectedVia: null, lastCheck: null });
+    wooConnectResponseSchema.strict().parse(await call("POST", "/woocommerce/connect", { storeUrl: shop.url, returnUrl: `${shop.url}/wp-admin/` }));
+    const keys = { storeUrl: shop.url, consumerKey: wooKey.consumerKey, consumerSecret: wooKey.consumerSecret };
     wooCredentialsResponseSchema.strict().parse(await call("POST", "/woocommerce/credentials", keys));
-    expect(wooStatusResponseSchema.strict().parse(await call("GET", "/woocommerce/status"))).toMatchObject({ connected: true, connectedVia: "pasted" });
+    expect(wooStatusResponseSchema.strict().parse(await call("GET", "/woocommerce/status"))).toMatchObject({ connected: true, connectedVia: "pasted", lastCheck: { ok: true } });
+    await shop.stop();
   });
 
   it("documents every error status of session creation with the error envelope", () => {

@@ -118,4 +118,6 @@ export const wooStatusResponseSchema = z.object({
   connected: z.boolean(),
   url: z.string().nullable(),
   connectedVia: z.enum(["wc-auth", "pasted"]).nullable(),
+  /** The last check of pasted keys against the shop (one authenticated read), or null. */
+  lastCheck: z.object({ ok: z.boolean(), at: z.string(), error: z.string().optional() }).nullable(),
 });

@@ -27,6 +27,8 @@ export const woocommerceCredentials = z.object({
   /** Over HTTPS, send the keys as query parameters: for servers that strip the Authorization header. */
   queryStringAuth: z.boolean().optional(),
   connectedVia: z.enum(["wc-auth", "pasted"]).optional(),
+  /** The last check of pasted keys against the shop (one authenticated `GET orders?per_page=1`). */
+  lastCheck: z.object({ ok: z.boolean(), at: z.string(), error: z.string().optional() }).optional(),
 });
 export type WooCommerceCredentials = z.infer<typeof woocommerceCredentials>;
 
@@ -78,7 +80,7 @@ export class WooApiError extends Error {
 
 // The package's CJS build exports `{ default: Class }`; under ESM the default import is that object (issue #66).
 type WooClientCtor = new (opts: Record<string, unknown>) => {
-  get(endpoint: string): Promise<{ data: unknown }>;
+  get(endpoint: string, params?: Record<string, unknown>): Promise<{ data: unknown }>;
   put(endpoint: string, data: unknown): Promise<{ data: unknown }>;
   post(endpoint: string, data: unknown): Promise<{ data: unknown }>;
 };
@@ -91,9 +93,9 @@ export interface WooClientOptions {
   httpsAgent?: HttpsAgent;
 }
 
-export function createWooOrdersApi(credentials: WooCommerceCredentials, options: WooClientOptions): WooOrdersApi {
+function wooClient(credentials: WooCommerceCredentials, options: WooClientOptions) {
   if (!credentials.consumerKey || !credentials.consumerSecret) throw new Error("store is not connected: no REST API keys yet");
-  const client = new WooCommerceRestApi({
+  return new WooCommerceRestApi({
     url: credentials.url,
     consumerKey: credentials.consumerKey,
     consumerSecret: credentials.consumerSecret,
@@ -103,16 +105,36 @@ export function createWooOrdersApi(credentials: WooCommerceCredentials, options:
     // Spread last over the library's request options: must not carry headers or params (they would drop auth).
     axiosConfig: { maxRedirects: 0, ...(options.httpsAgent ? { httpsAgent: options.httpsAgent } : {}) },
   });
-  const call = async <T>(what: string, run: () => Promise<{ data: unknown }>): Promise<T> => {
-    try {
-      return (await run()).data as T;
-    } catch (err) {
-      const e = err as { response?: { status?: number; data?: unknown }; message?: string; code?: string };
-      const status = e.response?.status;
-      const excerpt = e.response?.data === undefined ? "" : JSON.stringify(e.response.data).slice(0, 500);
-      throw new WooApiError(`${what}: ${status ? `store answered ${status}` : `request failed (${e.code ?? e.message})`}`, status, excerpt);
-    }
-  };
+}
+
+async function call<T>(what: string, run: () => Promise<{ data: unknown }>): Promise<T> {
+  try {
+    return (await run()).data as T;
+  } catch (err) {
+    const e = err as { response?: { status?: number; data?: unknown }; message?: string; code?: string };
+    const status = e.response?.status;
+    const excerpt = e.response?.data === undefined ? "" : JSON.stringify(e.response.data).slice(0, 500);
+    throw new WooApiError(`${what}: ${status ? `store answered ${status}` : `request failed (${e.code ?? e.message})`}`, status, excerpt);
+  }
+}
+
+/**
+ * One authenticated read (`GET orders?per_page=1`) with these keys: proves the URL, the keys and the auth
+ * mode work before they are stored. (A GET cannot prove write access; a read-only key fails later, on
+ * the first update, with 401.)
+ */
+export async function checkWooCredentials(credentials: WooCommerceCredentials, options: WooClientOptions): Promise<{ ok: true } | { ok: false; error: WooApiError }> {
+  try {
+    const client = wooClient(credentials, options);
+    await call("list orders", () => client.get("orders", { per_page: 1 }));
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, error: err instanceof WooApiError ? err : new WooApiError((err as Error).message, undefined, "") };
+  }
+}
+
+export function createWooOrdersApi(credentials: WooCommerceCredentials, options: WooClientOptions): WooOrdersApi {
+  const client = wooClient(credentials, options);
   const path = (id: string) => `orders/${encodeURIComponent(id)}`;
   return {
     getOrder: (id) => call("read order", () => client.get(path(id))),

@@ -78,6 +78,9 @@ if ( ! empty( $input['decimals'] ) || ( isset( $input['decimals'] ) && 0 === $in
 	$GLOBALS['cb_test']['decimals'] = (int) $input['decimals'];
 }
 cb_settings();
+if ( isset( $input['homeUrl'] ) ) {
+	$GLOBALS['cb_test']['home_url'] = $input['homeUrl'];
+}
 $plugin_dir = isset( $input['pluginDir'] ) ? $input['pluginDir'] : dirname( __DIR__, 2 ) . '/wordpress-plugin';
 require $plugin_dir . '/cartbridge-for-woocommerce.php';
 do_action( 'before_woocommerce_init' );

@@ -13,6 +13,7 @@ import type { Bridge } from "../../src/bridge.ts";
 import { drain, postSession, simulate } from "../support/bridge.ts";
 import { createSqliteDatabase, type TestDatabase } from "../support/databases.ts";
 import { createWooBridge, createWooStore, type WooStore } from "../simulators/woocommerce/harness.ts";
+import { WooCommerceSimulator } from "../simulators/woocommerce/server.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const runScript = join(here, "run.php");
@@ -352,21 +353,30 @@ describePhp("WordPress plugin (PHP) against a live bridge", () => {
     const shortHold = await runPhp({ ...base(), scenario: "settings_connect_row", holdStockMinutes: 15 });
     expect(shortHold.out.html).toContain("&quot;Hold stock&quot; is 15 minutes");
 
-    const ck = `ck_${"a".repeat(40)}`;
-    const cs = `cs_${"b".repeat(40)}`;
-    const run = await runPhp({
+    // The bridge checks pasted keys against the shop before storing them: the shop is a simulator here.
+    const shop = await new WooCommerceSimulator().start();
+    const { consumerKey: ck, consumerSecret: cs } = shop.createKey();
+    const save = (consumerKey: string, consumerSecret: string) => runPhp({
       ...base(),
       scenario: "admin_save",
+      homeUrl: shop.url,
       post: {
         woocommerce_cartbridge_enabled: "1",
         woocommerce_cartbridge_title: "Crypto",
         woocommerce_cartbridge_bridge_url: bridgeUrl,
         woocommerce_cartbridge_test_secret_key: store.testKey,
         woocommerce_cartbridge_testmode: "1",
-        woocommerce_cartbridge_consumer_key: ck,
-        woocommerce_cartbridge_consumer_secret: cs,
+        woocommerce_cartbridge_consumer_key: consumerKey,
+        woocommerce_cartbridge_consumer_secret: consumerSecret,
       },
     });
+    const refused = await save(ck, `cs_${"0".repeat(40)}`);
+    expect(refused.admin).toEqual([{ type: "error", text: "The bridge did not accept the REST API keys: WooCommerce refused these REST API keys." }]);
+    const refusedRow = await runPhp({ ...base(), scenario: "settings_connect_row" });
+    expect(refusedRow.out.html).toContain("The last check of pasted keys failed");
+
+    const run = await save(ck, cs);
+    await shop.stop();
     expect(run.admin).toEqual([{ type: "message", text: "The REST API keys were sent to the bridge." }]);
     const saved = run.options.woocommerce_cartbridge_settings as Record<string, string>;
     expect(saved.consumer_key).toBe("");
@@ -375,7 +385,8 @@ describePhp("WordPress plugin (PHP) against a live bridge", () => {
     expect(JSON.stringify(run.options)).not.toContain(cs);
 
     const after = await runPhp({ ...base(), scenario: "settings_connect_row" });
-    expect(after.out.html).toContain("Connected: the bridge updates orders on https://shop.example");
+    expect(after.out.html).toContain(`Connected: the bridge updates orders on ${shop.url}`);
+    expect(after.out.html).not.toContain("The last check of pasted keys failed");
     expect(after.out.html).not.toContain("cartbridge-connect-outcome");
     const back = await runPhp({ ...base(), scenario: "settings_connect_row", get: { cartbridge_connect: "success" } });
     expect(back.out.html).toContain("WooCommerce gave the bridge its REST API key.");

@@ -381,6 +381,13 @@ class Cartbridge_Gateway extends WC_Payment_Gateway {
 				/* translators: %s: shop URL */
 				? sprintf( __( 'Connected: the bridge updates orders on %s.', 'cartbridge-for-woocommerce' ), isset( $status['url'] ) ? $status['url'] : '' )
 				: __( 'Not connected yet: the bridge cannot update orders.', 'cartbridge-for-woocommerce' );
+			if ( isset( $status['lastCheck']['ok'] ) && false === $status['lastCheck']['ok'] ) {
+				$state .= ' ' . sprintf(
+					/* translators: %s: what the shop answered */
+					__( 'The last check of pasted keys failed: %s', 'cartbridge-for-woocommerce' ),
+					isset( $status['lastCheck']['error'] ) ? (string) $status['lastCheck']['error'] : ''
+				);
+			}
 		} catch ( Cartbridge_Api_Exception $e ) {
 			$state = __( 'Save the bridge URL and secret key first.', 'cartbridge-for-woocommerce' );
 			if ( 'not_configured' !== $e->error_code ) {

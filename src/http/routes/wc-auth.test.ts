@@ -149,14 +149,19 @@ describeEachDatabase("wc-auth: connecting a WooCommerce store without copy-paste
     expect(wrong.status).toBe(422);
   });
 
-  it("pasted keys work too", async () => {
+  const paste = (body: Record<string, unknown>) =>
+    bridge.app.request("/woocommerce/credentials", { method: "POST", headers: authed(store.testKey), body: JSON.stringify(body) });
+  const status = async () => (await (await bridge.app.request("/woocommerce/status", { headers: authed(store.testKey) })).json()) as Record<string, unknown>;
+
+  it("pasted keys work too, after one authenticated read against the shop", async () => {
     const key = sim.createKey();
-    const res = await bridge.app.request("/woocommerce/credentials", {
-      method: "POST",
-      headers: authed(store.testKey),
-      body: JSON.stringify({ storeUrl: sim.url, consumerKey: key.consumerKey, consumerSecret: key.consumerSecret }),
-    });
+    const res = await paste({ storeUrl: sim.url, consumerKey: key.consumerKey, consumerSecret: key.consumerSecret });
     expect(res.status).toBe(200);
+    const checks = sim.requests.filter((r) => r.path === "/wp-json/wc/v3/orders");
+    expect(checks).toHaveLength(1);
+    expect(checks[0]).toMatchObject({ method: "GET", auth: "oauth", status: 200 });
+    expect(checks[0]!.rawUrl).toContain("per_page=1");
+    expect(await status()).toMatchObject({ connected: true, connectedVia: "pasted", lastCheck: { ok: true, at: expect.any(String) } });
     const bad = await bridge.app.request("/woocommerce/credentials", {
       method: "POST", headers: authed(store.testKey), body: JSON.stringify({ storeUrl: sim.url, consumerKey: "nope", consumerSecret: "nope" }),
     });
@@ -165,5 +170,36 @@ describeEachDatabase("wc-auth: connecting a WooCommerce store without copy-paste
     const { hosted } = await checkout(bridge, sim, store, order);
     await pay(bridge, hosted, "paid");
     expect(order.status).toBe("processing");
+  });
+
+  it("pasted keys the shop refuses are not stored: 422 naming WooCommerce's answer; /status reports the failed check", async () => {
+    const good = sim.createKey();
+    expect((await paste({ storeUrl: sim.url, consumerKey: good.consumerKey, consumerSecret: good.consumerSecret })).status).toBe(200);
+
+    const wrongSecret = await paste({ storeUrl: sim.url, consumerKey: good.consumerKey, consumerSecret: `cs_${"0".repeat(40)}` });
+    expect(wrongSecret.status).toBe(422);
+    const body = (await wrongSecret.json()) as { error: { code: string; message: string; fields: { path: string; message: string }[] } };
+    expect(body.error).toMatchObject({ code: "validation_failed", message: "WooCommerce refused these REST API keys." });
+    expect(body.error.fields[0]).toMatchObject({ path: "consumerKey", message: expect.stringContaining("store answered 401") });
+    expect(body.error.fields[0]!.message).toContain("Invalid signature");
+
+    const unknownKey = await paste({ storeUrl: sim.url, consumerKey: `ck_${"1".repeat(40)}`, consumerSecret: `cs_${"1".repeat(40)}` });
+    expect(unknownKey.status).toBe(422);
+
+    const st = await status();
+    // The working keys stay; the failed check is what /status reports.
+    expect(st).toMatchObject({ connected: true, connectedVia: "pasted", lastCheck: { ok: false, error: expect.stringContaining("Consumer key is invalid") } });
+    const row = await bridge.deps.db.kysely.selectFrom("stores").select("credentials_enc").where("id", "=", store.storeId).executeTakeFirstOrThrow();
+    expect((await bridge.deps.secrets.open(row.credentials_enc!)) as Record<string, unknown>).toMatchObject({ consumerKey: good.consumerKey, consumerSecret: good.consumerSecret });
+  });
+
+  it("pasted keys for a shop that cannot be reached are refused with 422 on storeUrl", async () => {
+    const key = sim.createKey();
+    const res = await paste({ storeUrl: "http://127.0.0.1:9", consumerKey: key.consumerKey, consumerSecret: key.consumerSecret });
+    expect(res.status).toBe(422);
+    const body = (await res.json()) as { error: { message: string; fields: { path: string; message: string }[] } };
+    expect(body.error.message).toBe("The shop could not be reached with these REST API keys.");
+    expect(body.error.fields[0]).toMatchObject({ path: "storeUrl", message: expect.stringContaining("request failed") });
+    expect(await status()).toMatchObject({ connected: false, lastCheck: { ok: false } });
   });
 });

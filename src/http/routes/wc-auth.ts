@@ -5,8 +5,9 @@
  *   POST /woocommerce/connect            (store secret key) → { authorizeUrl } for the admin's browser
  *   POST /woocommerce/wc-auth/callback   WooCommerce POSTs the new REST keys here (server to server)
  *   GET  /woocommerce/wc-auth/return     the admin's browser comes back here, and on to the plugin
- *   POST /woocommerce/credentials        (store secret key) pasted REST keys, sent by the plugin
- *   GET  /woocommerce/status             (store secret key) whether the bridge holds keys
+ *   POST /woocommerce/credentials        (store secret key) pasted REST keys, sent by the plugin; stored
+ *                                        only after one authenticated read against the shop succeeds
+ *   GET  /woocommerce/status             (store secret key) whether the bridge holds keys, and the last check
  *
  * The `user_id` sent to WooCommerce is a random single-use token bound to the store (only its hash is
  * kept, it expires after 30 minutes), so the callback cannot attach keys to any store but the one whose
@@ -17,7 +18,7 @@ import type { Kysely } from "kysely";
 import { z } from "zod";
 import { randomToken, sha256Hex } from "../../crypto/secrets.ts";
 import type { BridgeDeps } from "../../deps.ts";
-import { woocommerceCredentials } from "../../stores/woocommerce.ts";
+import { checkWooCredentials, woocommerceCredentials } from "../../stores/woocommerce.ts";
 import { updateStoreCredentials } from "../../usecases/stores.ts";
 import { ApiError } from "../errors.ts";
 import { rateLimit, requireApiKey, type AppEnv } from "../middleware.ts";
@@ -146,6 +147,7 @@ export function wcAuthRoutes(deps: BridgeDeps): Hono<AppEnv> {
       keyId: body.key_id,
       keyPermissions: "read_write",
       connectedVia: "wc-auth",
+      lastCheck: undefined,
     });
     await updateStoreCredentials(deps, row.store_id, credentials);
     await db.updateTable("woocommerce_connect_requests").set({ outcome: "connected" }).where("token_hash", "=", tokenHash).execute();
@@ -180,16 +182,32 @@ export function wcAuthRoutes(deps: BridgeDeps): Hono<AppEnv> {
       ...(body.queryStringAuth !== undefined ? { queryStringAuth: body.queryStringAuth } : {}),
       connectedVia: "pasted",
     });
-    await updateStoreCredentials(deps, store.storeId, credentials);
+    // A typo'd key would otherwise sit here silently while every order update fails and retries.
+    const check = await checkWooCredentials(credentials, { timeoutMs: deps.config.STORE_REQUEST_TIMEOUT_MS });
+    const at = deps.clock().toISOString();
+    if (!check.ok) {
+      const error = `${check.error.message}${check.error.excerpt ? `: ${check.error.excerpt.slice(0, 200)}` : ""}`;
+      // Keep the keys the bridge had (if any); remember the failed check for /status.
+      await updateStoreCredentials(deps, store.storeId, woocommerceCredentials.parse({ ...current, url: current.url ?? credentials.url, lastCheck: { ok: false, at, error } }));
+      const badKeys = check.error.status === 401 || check.error.status === 403;
+      throw new ApiError(
+        "validation_failed",
+        badKeys ? "WooCommerce refused these REST API keys." : "The shop could not be reached with these REST API keys.",
+        [{ path: badKeys ? "consumerKey" : "storeUrl", message: error }],
+      );
+    }
+    await updateStoreCredentials(deps, store.storeId, { ...credentials, lastCheck: { ok: true, at } });
     return c.json({ ok: true, connected: true });
   });
 
   app.get("/status", ...authed, async (c) => {
     const current = await loadWooStore(deps, c.get("store").storeId);
+    const lastCheck = woocommerceCredentials.shape.lastCheck.safeParse(current.lastCheck);
     return c.json({
       connected: typeof current.consumerKey === "string",
       url: typeof current.url === "string" ? current.url : null,
       connectedVia: current.connectedVia ?? null,
+      lastCheck: lastCheck.success && lastCheck.data ? lastCheck.data : null,
     });
   });
 

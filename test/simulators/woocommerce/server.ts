@@ -464,7 +464,8 @@ export class WooCommerceSimulator {
       return this.error(res, 503, "service_unavailable", "Service Unavailable");
     }
     const match = /^\/wp-json\/wc\/v3\/orders\/(\d+)(\/notes)?\/?$/.exec(url.pathname);
-    if (!match) {
+    const list = req.method === "GET" && /^\/wp-json\/wc\/v3\/orders\/?$/.test(url.pathname);
+    if (!match && !list) {
       record.status = 404;
       return this.error(res, 404, "rest_no_route", "No route was found matching the URL and request method.");
     }
@@ -473,6 +474,12 @@ export class WooCommerceSimulator {
     if (!auth.ok) {
       record.status = 401;
       return this.error(res, 401, "woocommerce_rest_authentication_error", auth.message ?? "Sorry, you cannot list resources.");
+    }
+    if (!match) {
+      // `GET orders`: newest first, `per_page` (1–100, default 10).
+      const perPage = Math.min(100, Math.max(1, Number(url.searchParams.get("per_page") ?? 10) || 10));
+      const newest = [...this.orders.values()].sort((x, y) => y.date_created_ms - x.date_created_ms || y.id - x.id);
+      return reply(200, newest.slice(0, perPage).map((o) => this.toJson(o)));
     }
     const writes = req.method !== "GET";
     if (writes && auth.permissions === "read") {
