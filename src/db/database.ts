@@ -12,6 +12,7 @@ import * as m005 from "./migrations/005_console.ts";
 import * as m006 from "./migrations/006_binary_collation.ts";
 import * as m007 from "./migrations/007_drop_redundant_order_index.ts";
 import * as m008 from "./migrations/008_one_delivery_per_session.ts";
+import * as m009 from "./migrations/009_webhook_rejections_time.ts";
 
 export type Dialect = "sqlite" | "mysql";
 
@@ -62,6 +63,7 @@ const migrations: Record<string, Migration> = {
   "006_binary_collation": m006,
   "007_drop_redundant_order_index": m007,
   "008_one_delivery_per_session": m008,
+  "009_webhook_rejections_time": m009,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

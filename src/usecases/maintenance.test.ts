@@ -7,7 +7,7 @@ import { describeEachDatabase, type TestDatabase } from "../../test/support/data
 import { cartBody, createTestBridge, drain, postSession } from "../../test/support/bridge.ts";
 import { StoreEndpoint } from "../../test/support/store-endpoint.ts";
 import { addConnection } from "./connections.ts";
-import { expireSessions, pruneIdempotencyKeys, reconcileSessions } from "./maintenance.ts";
+import { expireSessions, pruneIdempotencyKeys, pruneWebhookRejections, reconcileSessions } from "./maintenance.ts";
 import { createStore } from "./stores.ts";
 
 /**
@@ -151,5 +151,17 @@ describeEachDatabase("expiry sweeper, reconciler, re-fetch before crediting", (m
     expect(await pruneIdempotencyKeys(bridge.deps)).toBe(0);
     now += 24 * 60 * 60_000;
     expect(await pruneIdempotencyKeys(bridge.deps)).toBe(1);
+  });
+
+  it("rejected webhooks are kept 30 days and pruned after", async () => {
+    const rejections = () => bridge.deps.db.kysely.selectFrom("webhook_rejections").select("id").execute();
+    const wrongToken = webhookPath.replace(/\/[^/]+$/, "/wrong-token");
+    expect((await bridge.app.request(wrongToken, { method: "POST", body: "{}" })).status).toBe(400);
+    expect(await rejections()).toHaveLength(1);
+    now += 29 * 24 * 60 * 60_000;
+    expect(await pruneWebhookRejections(bridge.deps)).toBe(0);
+    now += 2 * 24 * 60 * 60_000;
+    expect(await pruneWebhookRejections(bridge.deps)).toBe(1);
+    expect(await rejections()).toHaveLength(0);
   });
 });

@@ -102,3 +102,10 @@ export async function pruneIdempotencyKeys(deps: BridgeDeps): Promise<number> {
   const result = await deps.db.kysely.deleteFrom("idempotency_keys").where("created_at", "<", cutoff).executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+/** Rejected webhooks are kept 30 days for the operator, then pruned (they carry raw bodies). */
+export async function pruneWebhookRejections(deps: BridgeDeps): Promise<number> {
+  const cutoff = deps.clock().getTime() - 30 * 24 * 60 * 60 * 1000;
+  const result = await deps.db.kysely.deleteFrom("webhook_rejections").where("received_at", "<", cutoff).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

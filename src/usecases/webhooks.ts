@@ -24,6 +24,23 @@ export type IngestResult =
 /** Headers worth keeping for the operator (never secrets such as API-key headers). */
 const redactedHeaders = new Set(["authorization", "x-webhook-api-key", "cookie"]);
 
+/** Rejections recorded per (provider, connection) and minute, per bridge process. */
+export const rejectionsRecordedPerMinute = 60;
+const rejectionBudgets = new WeakMap<BridgeDeps, Map<string, { minute: number; used: number }>>();
+
+function takeRejectionSlot(deps: BridgeDeps, endpoint: string, nowMs: number): boolean {
+  let budgets = rejectionBudgets.get(deps);
+  if (!budgets) rejectionBudgets.set(deps, (budgets = new Map()));
+  const minute = Math.floor(nowMs / 60_000);
+  const budget = budgets.get(endpoint);
+  if (!budget || budget.minute !== minute) {
+    if (budgets.size > 10_000) budgets.clear(); // bounded memory under a flood of made-up connection ids
+    budgets.set(endpoint, { minute, used: 1 });
+    return true;
+  }
+  return ++budget.used <= rejectionsRecordedPerMinute;
+}
+
 export async function ingestWebhook(
   deps: BridgeDeps,
   input: { provider: string; connectionId: string; pathToken?: string; rawBody: Uint8Array; headers: Record<string, string> },
@@ -34,6 +51,12 @@ export async function ingestWebhook(
     Object.fromEntries(Object.entries(input.headers).map(([k, v]) => [k, redactedHeaders.has(k) ? "[redacted]" : v])),
   );
   const reject = async (reason: string): Promise<IngestResult> => {
+    if (!takeRejectionSlot(deps, `${input.provider}/${input.connectionId}`, nowMs)) {
+      // A flood of forged requests is answered the same way but not written down row by row: it would
+      // fill the disk (1 MiB bodies) and bury the rejections an operator needs to see.
+      deps.logger.warn("webhook rejected (not recorded: over the per-minute budget)", { provider: input.provider, connectionId: input.connectionId, reason });
+      return { kind: "rejected", reason };
+    }
     await deps.db.kysely
       .insertInto("webhook_rejections")
       .values({

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { BridgeDeps, WorkSignals } from "../deps.ts";
-import { expireSessions, pruneIdempotencyKeys, reconcileSessions } from "../usecases/maintenance.ts";
+import { expireSessions, pruneIdempotencyKeys, pruneWebhookRejections, reconcileSessions } from "../usecases/maintenance.ts";
 import { runStoreUpdatesOnce } from "../usecases/store-updates.ts";
 import { processDueWebhookEvents } from "../usecases/webhooks.ts";
 
@@ -94,7 +94,10 @@ export class BackgroundWorkers implements WorkSignals {
       this.outboxLoop,
       new Loop("expiry", Math.max(pollMs, 5_000), () => expireSessions(d()), onError),
       new Loop("reconcile", Math.max(pollMs, 60_000), () => reconcileSessions(d()), onError),
-      new Loop("prune", 60 * 60_000, () => pruneIdempotencyKeys(d()), onError),
+      new Loop("prune", 60 * 60_000, async () => {
+        await pruneIdempotencyKeys(d());
+        await pruneWebhookRejections(d());
+      }, onError),
     );
   }
 

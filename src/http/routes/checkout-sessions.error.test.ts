@@ -2,6 +2,7 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import type { Bridge } from "../../bridge.ts";
 import { describeEachDatabase, type TestDatabase } from "../../../test/support/databases.ts";
 import { cartBody, createTestBridge, createTestStore, postSession, type TestStore } from "../../../test/support/bridge.ts";
+import { rejectionsRecordedPerMinute } from "../../usecases/webhooks.ts";
 import { rowCounts } from "../../../test/support/row-counts.ts";
 import { rotateStoreKey } from "../../usecases/stores.ts";
 import { applyPaymentObservation } from "../../usecases/apply-payment.ts";
@@ -13,7 +14,10 @@ describeEachDatabase("store API error paths: status, envelope, nothing written",
 
   beforeEach(async () => {
     db = await makeDb();
-    bridge = await createTestBridge({ databaseUrl: db.url, config: { RATE_LIMIT_PER_MINUTE: "30", API_BODY_LIMIT_BYTES: "4096" } });
+    // Pinned to the middle of a minute: the rate limit and the rejection budget count per clock minute, and
+    // a run that crossed a minute boundary would get a second budget.
+    const pinned = new Date(Math.floor(Date.now() / 60_000) * 60_000 + 30_000);
+    bridge = await createTestBridge({ databaseUrl: db.url, clock: () => pinned, config: { RATE_LIMIT_PER_MINUTE: "30", API_BODY_LIMIT_BYTES: "4096" } });
     store = await createTestStore(bridge, "http://127.0.0.1:9/unused");
   });
   afterEach(async () => {
@@ -116,5 +120,14 @@ describeEachDatabase("store API error paths: status, envelope, nothing written",
     expect(await rowCounts(bridge)).toEqual(before);
     const rejections = await bridge.deps.db.kysely.selectFrom("webhook_rejections").select("reason").execute();
     expect(rejections.map((r) => r.reason).sort()).toEqual(["missing_signature", "wrong_path_token"]);
+  });
+
+  it("a flood of forged webhooks is answered 400 each, but recorded only up to the per-minute budget", async () => {
+    const path = new URL(store.webhookUrl).pathname.replace(/\/[^/]+$/, "/forged");
+    for (let i = 0; i < rejectionsRecordedPerMinute + 15; i++) {
+      expect((await bridge.app.request(path, { method: "POST", body: "{}" })).status).toBe(400);
+    }
+    const rows = await bridge.deps.db.kysely.selectFrom("webhook_rejections").select("id").execute();
+    expect(rows).toHaveLength(rejectionsRecordedPerMinute);
   });
 });
