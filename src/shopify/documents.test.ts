@@ -1,8 +1,10 @@
 import { expect, it } from "vitest";
 import { describeWithShopify } from "../../test/simulators/shopify/harness.ts";
-import { validateDocument } from "../../test/simulators/shopify/schemas.ts";
+import { validateDocument, variableErrors } from "../../test/simulators/shopify/schemas.ts";
+import { FakeShopify } from "../../test/simulators/shopify/server.ts";
+import { testApp, testShop } from "../../test/simulators/shopify/harness.ts";
 import { shopifyApiVersion } from "./api.ts";
-import { adminDocuments, paymentsAppsDocuments } from "./documents.ts";
+import { adminDocuments, orderCancelMutation, paymentsAppsDocuments, tagsAddMutation } from "./documents.ts";
 
 describeWithShopify(`GraphQL documents against Shopify's published ${shopifyApiVersion} schemas`, (schemas) => {
   it("targets 2026-07, the newest version @shopify/shopify-api 13.1 knows", () => {
@@ -21,5 +23,30 @@ describeWithShopify(`GraphQL documents against Shopify's published ${shopifyApiV
     expect(validateDocument(schemas.admin, "query { order(id: \"gid://shopify/Order/1\") { totalOutstanding } }")).not.toEqual([]);
     expect(validateDocument(schemas.admin, "mutation { orderCancel(orderId: \"1\", reason: DECLINED) { job { id } } }")).not.toEqual([]);
     expect(validateDocument(schemas.admin, paymentsAppsDocuments.paymentSessionResolveMutation)).not.toEqual([]);
+  });
+
+  it("deprecated fields and arguments are refused (orderCancel's refund became refundMethod)", () => {
+    const deprecated = orderCancelMutation.replace("refundMethod: { originalPaymentMethodsRefund: false }", "refund: false");
+    expect(deprecated).not.toBe(orderCancelMutation);
+    expect(validateDocument(schemas.admin, deprecated).join()).toMatch(/refund.*deprecated/);
+  });
+
+  it("variables are checked as Shopify coerces them, by the helper and by the fake Shopify", async () => {
+    expect(variableErrors(schemas.admin, tagsAddMutation, { id: "gid://shopify/Order/1", tags: ["a"] })).toEqual([]);
+    expect(variableErrors(schemas.admin, tagsAddMutation, { id: "gid://shopify/Order/1" })).not.toEqual([]);
+    expect(variableErrors(schemas.admin, orderCancelMutation, { orderId: null })).not.toEqual([]);
+    const shopify = await new FakeShopify(testApp, schemas).start();
+    try {
+      shopify.tokens.set("shpat_test", testShop);
+      const res = await shopify.fetch(`https://${testShop}/admin/api/${shopifyApiVersion}/graphql.json`, {
+        method: "POST", headers: { "content-type": "application/json", "x-shopify-access-token": "shpat_test" },
+        body: JSON.stringify({ query: tagsAddMutation, variables: { id: "gid://shopify/Order/1", tags: [{ not: "a string" }] } }),
+      });
+      expect(((await res.json()) as { errors?: unknown[] }).errors).toHaveLength(1);
+      expect(shopify.schemaViolations).toHaveLength(1);
+      expect(shopify.calls).toEqual([]);
+    } finally {
+      await shopify.stop();
+    }
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Every GraphQL document the bridge sends to Shopify. Tests validate each one against Shopify's published
- * schema for `shopifyApiVersion` (test/simulators/shopify/schemas.ts), and the fake Shopify refuses any
- * document that does not validate.
+ * schema for `shopifyApiVersion` (test/simulators/shopify/schemas.ts), deprecated fields and arguments
+ * included, and the fake Shopify refuses any document, or variables, that do not validate.
  */
 
 /** Admin API: the order as the bridge needs it (re-read before every action). */
@@ -49,7 +49,11 @@ export const orderCaptureMutation = /* GraphQL */ `
 
 export const orderCancelMutation = /* GraphQL */ `
   mutation CartbridgeOrderCancel($orderId: ID!, $staffNote: String) {
-    orderCancel(orderId: $orderId, reason: DECLINED, refund: false, restock: true, notifyCustomer: false, staffNote: $staffNote) {
+    orderCancel(
+      orderId: $orderId, reason: DECLINED, restock: true, notifyCustomer: false, staffNote: $staffNote,
+      # Nothing was paid, so nothing is refunded (refundMethod replaces the deprecated refund argument).
+      refundMethod: { originalPaymentMethodsRefund: false }
+    ) {
       job { id done }
       orderCancelUserErrors { code field message }
     }

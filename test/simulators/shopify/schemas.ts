@@ -12,7 +12,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
-import { buildClientSchema, parse, validate, type GraphQLSchema, type IntrospectionQuery } from "graphql";
+import {
+  buildClientSchema, getVariableValues, NoDeprecatedCustomRule, parse, specifiedRules, validate,
+  type GraphQLSchema, type IntrospectionQuery, type OperationDefinitionNode,
+} from "graphql";
 import { shopifyApiVersion } from "../../../src/shopify/api.ts";
 
 const run = promisify(execFile);
@@ -101,11 +104,21 @@ export function shopifySchemas(): Promise<SchemaResult> {
   return loaded;
 }
 
+/** Shopify's rules plus a ban on deprecated fields and arguments: they disappear in a later API version. */
+const rules = [...specifiedRules, NoDeprecatedCustomRule];
+
 /** Validation errors of `document` against `schema` (empty when valid). */
 export function validateDocument(schema: GraphQLSchema, document: string): string[] {
   try {
-    return validate(schema, parse(document)).map((e) => e.message);
+    return validate(schema, parse(document), rules).map((e) => e.message);
   } catch (err) {
     return [(err as Error).message];
   }
+}
+
+/** Errors of `variables` against the variable definitions of a (valid) document's operation, as a server coerces them. */
+export function variableErrors(schema: GraphQLSchema, document: string, variables: Record<string, unknown>): string[] {
+  const op = parse(document).definitions.find((d): d is OperationDefinitionNode => d.kind === "OperationDefinition");
+  const result = getVariableValues(schema, op?.variableDefinitions ?? [], variables);
+  return "errors" in result && result.errors ? result.errors.map((e) => e.message) : [];
 }

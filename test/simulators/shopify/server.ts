@@ -10,9 +10,9 @@ import { createServer, request as httpsRequest, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { jwtVerify, SignJWT } from "jose";
-import { parse, type GraphQLSchema, type OperationDefinitionNode } from "graphql";
+import { parse, valueFromASTUntyped, type FieldNode, type GraphQLSchema, type OperationDefinitionNode } from "graphql";
 import { shopifyApiVersion } from "../../../src/shopify/api.ts";
-import { validateDocument, type ShopifySchemas } from "./schemas.ts";
+import { validateDocument, variableErrors, type ShopifySchemas } from "./schemas.ts";
 import { testCertificate } from "./tls.ts";
 
 export interface FakeShopifyApp {
@@ -225,14 +225,18 @@ export class FakeShopify {
       const { query, variables = {} } = JSON.parse(raw) as { query: string; variables?: Record<string, unknown> };
       const schema: GraphQLSchema = api === "admin" ? this.schemas.admin : this.schemas.paymentsApps;
       const errors = validateDocument(schema, query);
+      if (!errors.length) errors.push(...variableErrors(schema, query, variables));
       if (errors.length) {
         this.schemaViolations.push(...errors);
         return json(200, { errors: errors.map((message) => ({ message })) });
       }
       const op = parse(query).definitions.find((d): d is OperationDefinitionNode => d.kind === "OperationDefinition");
       const operation = op?.name?.value ?? "(anonymous)";
+      // The root field's arguments as the server sees them: literals in the document and variables alike.
+      const root = op?.selectionSet.selections[0] as FieldNode | undefined;
+      const args = Object.fromEntries((root?.arguments ?? []).map((a) => [a.name.value, valueFromASTUntyped(a.value, variables)]));
       this.calls.push({ api, shop, operation, variables });
-      return json(200, { data: api === "admin" ? this.admin(shop, operation, variables) : this.paymentsApps(operation, variables) });
+      return json(200, { data: api === "admin" ? this.admin(shop, operation, args) : this.paymentsApps(operation, args) });
     }
     return json(404, { errors: "Not Found" });
   }
@@ -302,7 +306,8 @@ export class FakeShopify {
         const o = byGid(v.orderId)!;
         if (o.cancelledAt) return { orderCancel: { job: null, orderCancelUserErrors: [{ code: "INVALID", field: null, message: "Order has already been cancelled" }] } };
         o.cancelledAt = new Date().toISOString();
-        o.cancel = { restock: true, refund: false, reason: "DECLINED" };
+        const refundMethod = v.refundMethod as { originalPaymentMethodsRefund?: boolean } | undefined;
+        o.cancel = { restock: v.restock === true, refund: refundMethod?.originalPaymentMethodsRefund === true, reason: String(v.reason) };
         return { orderCancel: { job: { id: `gid://shopify/Job/${this.nextId++}`, done: false }, orderCancelUserErrors: [] } };
       }
       case "CartbridgeOrderNote": {
