@@ -12,7 +12,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function cli(...argv: string[]) {
   const lines: string[] = [];
-  const code = await runCli(argv, builtinPlugins, (s) => lines.push(s), env);
+  const code = await runCli(argv, builtinPlugins, (s) => lines.push(s), env, (s) => lines.push(s));
   return { code, text: lines.join("\n") };
 }
 

@@ -43,7 +43,7 @@ interface Command {
   summary: string;
   usage: string;
   options: NonNullable<ParseArgsConfig["options"]>;
-  run(values: Record<string, string | boolean | undefined>, ctx: { config: () => Config; plugins: CliPlugins; out: (s: string) => void }): Promise<number | void>;
+  run(values: Record<string, string | boolean | undefined>, ctx: { config: () => Config; plugins: CliPlugins; out: (s: string) => void; err: (s: string) => void }): Promise<number | void>;
 }
 
 const help = { help: { type: "boolean", short: "h" } } as const;
@@ -232,13 +232,13 @@ export const commands: Record<string, Command> = {
     },
   },
   "update retry": {
-    summary: "Deliver a store update again now (a dead-lettered or waiting one).",
+    summary: "Deliver a store update again now (a dead-lettered or waiting one, or one whose worker's lease ran out).",
     usage: "cartbridge update retry --id evt_…",
     options: { ...help, id: { type: "string" } },
     async run(v, ctx) {
       if (!v.id) throw new Error("--id is required");
       const ok = await withBridge(ctx, (b) => retryStoreUpdateNow(b.deps, String(v.id)));
-      ctx.out(ok ? `update ${v.id} is due now; a running bridge delivers it within a second` : `no dead or waiting update ${v.id}`);
+      (ok ? ctx.out : ctx.err)(ok ? `update ${v.id} is due now; a running bridge delivers it within a second` : `no dead, waiting or abandoned update ${v.id}`);
       return ok ? 0 : 1;
     },
   },
@@ -249,7 +249,7 @@ export const commands: Record<string, Command> = {
     async run(v, ctx) {
       if (!v.id) throw new Error("--id is required");
       const ok = await withBridge(ctx, (b) => replayWebhookEvent(b.deps, String(v.id)));
-      ctx.out(ok ? `event ${v.id} queued for processing` : `no webhook event ${v.id}`);
+      (ok ? ctx.out : ctx.err)(ok ? `event ${v.id} queued for processing` : `no webhook event ${v.id}`);
       return ok ? 0 : 1;
     },
   },
@@ -269,20 +269,53 @@ function usageAll(): string {
   return ["Usage: cartbridge <command> [options]   (every command takes --help)", "", ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)].join("\n");
 }
 
-export async function runCli(argv: string[], plugins: CliPlugins, out: (s: string) => void = console.log, env = process.env): Promise<number> {
+/** `cartbridge store`: the commands of one group (`store create`, `store rotate-key`), or undefined. */
+function usageGroup(group: string): string | undefined {
+  const members = Object.entries(commands).filter(([name]) => name.startsWith(`${group} `));
+  if (members.length === 0) return undefined;
+  return [`Usage: cartbridge ${group} <command> [options]   (every command takes --help)`, "", ...members.map(([, c]) => `  ${c.usage}\n      ${c.summary}`)].join("\n");
+}
+
+const isHelp = (arg: string | undefined) => arg === "--help" || arg === "-h";
+
+/**
+ * Runs one command. Results go to `out` (stdout), usage errors and failures to `err` (stderr), so a script
+ * can pipe the output. The configuration comes from `env` when given, else from src/config.ts's default.
+ * Exit codes: 0 done, 1 the command failed, 2 a usage error.
+ */
+export async function runCli(
+  argv: string[],
+  plugins: CliPlugins,
+  out: (s: string) => void = console.log,
+  env?: Record<string, string | undefined>,
+  err: (s: string) => void = console.error,
+): Promise<number> {
   const two = argv.slice(0, 2).join(" ");
   const name = commands[two] ? two : argv[0] ?? "";
   const command = commands[name];
   if (!command) {
-    out(usageAll());
-    return name === "" || name === "--help" || name === "-h" ? 0 : 2;
+    const group = usageGroup(name);
+    if (group) {
+      if (argv.length === 2 && isHelp(argv[1])) {
+        out(group);
+        return 0;
+      }
+      err(`${argv.length > 1 ? `unknown command: cartbridge ${two}\n` : ""}${group}`);
+      return 2;
+    }
+    if (name === "" || (argv.length === 1 && isHelp(name))) {
+      out(usageAll());
+      return 0;
+    }
+    err(`unknown command: ${name}\n${usageAll()}`);
+    return 2;
   }
   const rest = argv.slice(name.split(" ").length);
   let values;
   try {
     values = parseArgs({ args: rest, options: command.options, allowPositionals: false, strict: true }).values;
-  } catch (err) {
-    out(`${(err as Error).message}\nUsage: ${command.usage}`);
+  } catch (error) {
+    err(`${(error as Error).message}\nUsage: ${command.usage}`);
     return 2;
   }
   if (values.help) {
@@ -290,10 +323,10 @@ export async function runCli(argv: string[], plugins: CliPlugins, out: (s: strin
     return 0;
   }
   try {
-    const code = await command.run(values as Record<string, string | boolean | undefined>, { config: () => loadConfig(env), plugins, out });
+    const code = await command.run(values as Record<string, string | boolean | undefined>, { config: () => loadConfig(env), plugins, out, err });
     return code ?? 0;
-  } catch (err) {
-    out(`error: ${(err as Error).message}`);
+  } catch (error) {
+    err(`error: ${(error as Error).message}`);
     return 1;
   }
 }

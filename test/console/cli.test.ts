@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { configWith } from "../../src/config.ts";
 import { generateMasterKeySpec } from "../../src/crypto/secrets.ts";
-import { commands } from "../../src/cli/commands.ts";
+import { commands, runCli } from "../../src/cli/commands.ts";
 import { consoleCliCommands, readSecretFromStdin } from "../../src/console/cli.ts";
 import { login } from "../../src/console/auth.ts";
 import { createBridge } from "../../src/bridge.ts";
@@ -40,7 +40,8 @@ it("sets the operator password from piped stdin through the real CLI", async () 
     const run = (args: string[], input: string) => spawnSync(process.execPath, ["--import", "tsx", "test/console/cli-harness.ts", ...args], { env, input, encoding: "utf8", timeout: 60_000 });
     const tooShort = run(["console", "set-password"], "short\n");
     expect(tooShort.status).toBe(1);
-    expect(tooShort.stdout).toContain("at least 10 characters");
+    expect(tooShort.stderr).toContain("at least 10 characters");
+    expect(tooShort.stdout).toBe("");
     const ok = run(["console", "set-password", "--user", "ops"], "a piped password\n");
     expect(ok.stderr).toBe("");
     expect(ok.status).toBe(0);
@@ -56,4 +57,40 @@ it("sets the operator password from piped stdin through the real CLI", async () 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describe("command groups and output streams", () => {
+  const run = async (...argv: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(argv, builtinPlugins, (s) => out.push(s), { DATABASE_URL: "sqlite::memory:" }, (s) => err.push(s));
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  };
+
+  it.each([["store", ["store create", "store rotate-key"]], ["connection", ["connection add", "connection list"]], ["console", ["console set-password"]]] as const)(
+    "`cartbridge %s --help` prints that group's commands and exits 0",
+    async (group, members) => {
+      for (const flag of ["--help", "-h"]) {
+        const { code, out, err } = await run(group, flag);
+        expect(code).toBe(0);
+        expect(err).toBe("");
+        for (const m of members) expect(out).toContain(`cartbridge ${m}`);
+        expect(out).not.toContain("cartbridge serve");
+      }
+    },
+  );
+
+  it("sends usage errors and failures to stderr with exit 2 or 1, and leaves stdout empty", async () => {
+    for (const argv of [["store"], ["store", "frobnicate"], ["frobnicate"], ["store", "create", "--colour", "red"]]) {
+      const { code, out, err } = await run(...argv);
+      expect(code, argv.join(" ")).toBe(2);
+      expect(out, argv.join(" ")).toBe("");
+      expect(err, argv.join(" ")).toMatch(/Usage: cartbridge/);
+    }
+    const failed = await run("store", "create");
+    expect(failed).toEqual({ code: 1, out: "", err: "error: --name is required" });
+    const top = await run("--help");
+    expect(top.code).toBe(0);
+    expect(top.out).toContain("store create");
+  });
 });
