@@ -7,6 +7,7 @@ import { describeEachDatabase, type TestDatabase } from "../../test/support/data
 import { cartBody, createTestBridge, drain, postSession } from "../../test/support/bridge.ts";
 import { StoreEndpoint } from "../../test/support/store-endpoint.ts";
 import { addConnection } from "./connections.ts";
+import { applyPaymentObservation } from "./apply-payment.ts";
 import { expireSessions, pruneIdempotencyKeys, pruneWebhookRejections, reconcileSessions } from "./maintenance.ts";
 import { createStore } from "./stores.ts";
 
@@ -143,6 +144,17 @@ describeEachDatabase("expiry sweeper, reconciler, re-fetch before crediting", (m
     expect(endpoint.received.map((r) => r.update.type).sort()).toEqual(["checkout_session.expired", "checkout_session.paid"]);
     const page = await bridge.app.request(`/pay/${unpaid.id}`);
     expect(page.status).toBe(410);
+  });
+
+  it("a processing session that never confirms expires after the grace window, not at its expiry", async () => {
+    const s = await newSession();
+    await applyPaymentObservation(bridge.deps, s.id, { outcome: "processing", transactions: [], source: "test" });
+    await age(31); // past expiry, inside the 60-minute grace window
+    expect(await expireSessions(bridge.deps)).toBe(0);
+    expect(await status(s.id)).toBe("processing");
+    await age(60);
+    expect(await expireSessions(bridge.deps)).toBe(1);
+    expect(await status(s.id)).toBe("expired");
   });
 
   it("idempotency records are kept 24 hours and pruned after", async () => {

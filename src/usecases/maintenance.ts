@@ -6,14 +6,22 @@ import type { BridgeDeps } from "../deps.ts";
 import { applyPaymentObservation, paymentReferenceFor } from "./apply-payment.ts";
 import { resolveConnection } from "./connections.ts";
 
-/** Open sessions past their expiry become `expired` (one store update each). */
+/**
+ * Open sessions past their expiry become `expired` (one store update each). A `processing` session (a
+ * payment was seen but never confirmed) is given the late-payment grace window on top before it expires:
+ * otherwise, with a platform that offers no re-fetch, it would hold its order open forever. A confirmation
+ * that still comes later makes it `paid_late` or holds it for review, as for any payment after expiry.
+ */
 export async function expireSessions(deps: BridgeDeps, limit = 200): Promise<number> {
   const nowMs = deps.clock().getTime();
+  const graceMs = deps.config.LATE_PAYMENT_GRACE_MINUTES * 60_000;
   const due = await deps.db.kysely
     .selectFrom("checkout_sessions")
     .select(["id", "connection_id", "provider_session_id"])
-    .where("status", "=", "open")
-    .where("expires_at", "<=", nowMs)
+    .where((eb) => eb.or([
+      eb.and([eb("status", "=", "open"), eb("expires_at", "<=", nowMs)]),
+      eb.and([eb("status", "=", "processing"), eb("expires_at", "<=", nowMs - graceMs)]),
+    ]))
     .limit(limit)
     .execute();
   let expired = 0;
