@@ -3,17 +3,36 @@
  * transactions, on SQLite and MariaDB: the watcher's verdicts, reorgs, restarts and the store updates.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
-import { getAddress, type Address } from "viem";
+import { getAddress, type Address, type PublicClient } from "viem";
 import type { Bridge } from "../../src/bridge.ts";
 import { describeEachDatabase, type TestDatabase } from "../../test/support/databases.ts";
 import { cartBody, drain, postSession } from "../../test/support/bridge.ts";
 import { StoreEndpoint } from "../../test/support/store-endpoint.ts";
 import { startTestChain, type TestChain } from "../../test/chain/node.ts";
 import { addEvmStore, createEvmBridge, type EvmFixture } from "../../test/chain/evm-bridge.ts";
-import { runWatcherOnce } from "./watcher.ts";
+import { collectMetrics } from "../../src/metrics/index.ts";
+import { isRangeRefusal, leaseName, pollIntervalFor, runWatcherOnce, type Cursor } from "./watcher.ts";
+import { rpcClient } from "./rpc.ts";
 import { evmDb } from "./tables.ts";
 
 const progress = ["processing", "underpaid", "paid", "paid_late", "overpaid"];
+const rpcMethods = new Set(["getBlockNumber", "getLogs", "getBlock", "getTransactionReceipt", "getTransaction"]);
+
+/** The real RPC client with every call passed through `intercept` first (which may throw, or change nothing). */
+function interceptedClient(intercept: (method: string, args: Record<string, unknown>) => void | Promise<void>) {
+  return (url: string) =>
+    new Proxy(rpcClient(url), {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof value !== "function" || !rpcMethods.has(String(prop))) return value;
+        return async (args: Record<string, unknown> = {}) => {
+          await intercept(String(prop), args);
+          return (value as (a: unknown) => Promise<unknown>).call(target, args);
+        };
+      },
+    }) as PublicClient;
+}
+
 const byProgress = (a: string, b: string) => progress.indexOf(a.split(":")[0]!) - progress.indexOf(b.split(":")[0]!) || a.localeCompare(b);
 
 let chain: TestChain;
@@ -255,5 +274,142 @@ describeEachDatabase("evm watcher on a real chain", (makeDb) => {
     await chain.mine(2);
     await watch();
     expect(await (await bridge.app.request(`/p/evm/status/${conn}/evm_${s.id}`)).json()).toMatchObject({ status: "paid", paid: true, final: true, redirectUrl: "https://shop.example/thanks" });
+  });
+
+  it("asks getLogs only for the deposit addresses, and halves the block range when the RPC refuses", async () => {
+    const s = await newSession();
+    await newSession(); // a second recipient in the same topic filter
+    await chain.mine(6); // a range wider than the fake RPC accepts
+    await chain.transferToken(usdc, s.address, s.due);
+    await chain.transferToken(usdc, "0x000000000000000000000000000000000000dEaD", 5n); // someone else's transfer
+    const calls: { from: bigint; to: bigint; recipients: string[] }[] = [];
+    const tooMany = Object.assign(new Error("query returned more than 10000 results"), { code: -32005 });
+    const client = interceptedClient((method, args) => {
+      if (method !== "getLogs") return;
+      const [from, to] = [args.fromBlock as bigint, args.toBlock as bigint];
+      calls.push({ from, to, recipients: ((args.args as { to?: string[] }).to ?? []).map((a) => a.toLowerCase()) });
+      if (to - from + 1n > 2n) throw tooMany;
+    });
+    const pass = await runWatcherOnce(bridge.deps, { owner: "watcher-a", client });
+    expect(pass).toMatchObject({ seen: 1, failed: [] });
+    expect(calls.length).toBeGreaterThan(2);
+    expect(calls.every((c) => c.recipients.length === 2 && c.recipients.includes(s.address.toLowerCase()))).toBe(true);
+    // The answered chunks cover the range once, without gaps.
+    const answered = calls.filter((c) => c.to - c.from + 1n <= 2n).sort((a, b) => Number(a.from - b.from));
+    for (let i = 1; i < answered.length; i++) expect(answered[i]!.from).toBe(answered[i - 1]!.to + 1n);
+    expect(answered.at(-1)!.to).toBe(await chain.blockNumber());
+    const rows = await evmDb(bridge.deps.db.kysely).selectFrom("evm_transfers").select("session_id").execute();
+    expect(rows).toEqual([{ session_id: s.id }]);
+
+    // Any other error is not a refusal: the pass fails and resumes later, without a storm of smaller calls.
+    await chain.transferToken(usdc, s.address, 1n);
+    calls.length = 0;
+    const down = interceptedClient((method) => {
+      if (method === "getLogs") { calls.push({ from: 0n, to: 0n, recipients: [] }); throw new Error("fetch failed: ECONNRESET"); }
+    });
+    expect((await runWatcherOnce(bridge.deps, { owner: "watcher-a", client: down })).failed).toEqual([chain.chainId]);
+    expect(calls).toHaveLength(1);
+    expect(isRangeRefusal(new Error("fetch failed: ECONNRESET"))).toBe(false);
+    expect(isRangeRefusal({ message: "RPC error", cause: { code: -32602, message: "block range is too wide" } })).toBe(true);
+  });
+
+  it("a watcher whose lease is taken mid-pass writes nothing; the new holder credits the payment once", async () => {
+    await chain.mine(1); // the head block is scanned for a new session: keep earlier tests' transfers out of it
+    const s = await newSession();
+    await chain.transferToken(usdc, s.address, s.due);
+    await chain.mine(3);
+    const k = evmDb(bridge.deps.db.kysely);
+    // A stalls inside its pass (here: in eth_getLogs) long enough for B to take over the chain.
+    const stalled = interceptedClient(async (method) => {
+      if (method === "getLogs") await k.updateTable("worker_leases").set({ owner: "process-b", lease_until: Date.now() + 60_000 }).execute();
+    });
+    const a = await runWatcherOnce(bridge.deps, { owner: "process-a", client: stalled });
+    expect(a).toMatchObject({ seen: 0, confirmed: 0, lost: [chain.chainId] });
+    expect(await k.selectFrom("evm_transfers").select("id").execute()).toEqual([]);
+    expect(await status(s.id)).toMatchObject({ status: "open" });
+    const b = await watch(bridge, "process-b");
+    expect(b).toMatchObject({ seen: 1, confirmed: 1 });
+    expect(await status(s.id)).toMatchObject({ status: "paid", amount_paid_minor: "4000" });
+  });
+
+  it("saves the head in the cursor, so the lag metric reports the real watcher", async () => {
+    const k = evmDb(bridge.deps.db.kysely);
+    const conn = await k.selectFrom("provider_connections").select("settings_json").where("id", "=", shop.connectionId).executeTakeFirstOrThrow();
+    const settings_json = JSON.stringify({ ...(JSON.parse(conn.settings_json) as object), maxBlocksPerPass: 2 });
+    await k.updateTable("provider_connections").set({ settings_json }).where("id", "=", shop.connectionId).execute();
+    await newSession();
+    await chain.mine(5);
+    // Passes of at most 2 blocks leave the watcher behind the head.
+    const pass = await runWatcherOnce(bridge.deps, { owner: "watcher-a" });
+    expect(pass).toMatchObject({ blocks: 2, blockTimeMs: 1000 });
+    const head = Number(await chain.blockNumber());
+    const row = await k.selectFrom("worker_leases").select("cursor_json").where("name", "=", leaseName(chain.chainId)).executeTakeFirstOrThrow();
+    const cursor = JSON.parse(row.cursor_json) as Cursor;
+    expect(cursor.head).toBe(head);
+    const behind = head + 1 - cursor.next!;
+    expect(behind).toBeGreaterThanOrEqual(3);
+    const lag = (await collectMetrics(bridge.deps)).split("\n").find((l) => l.startsWith("cartbridge_watcher_lag_blocks{"));
+    expect(lag).toBe(`cartbridge_watcher_lag_blocks{watcher="evm:${chain.chainId}"} ${behind}`);
+  });
+
+  it("a reorg deeper than the confirmations: the watcher walks back to the block the chain still agrees with", async () => {
+    const s = await newSession();
+    await chain.mine(1);
+    await watch(); // a checkpoint below the fork, which the walk back stops at
+    const snap = await chain.snapshot();
+    for (let i = 0; i < 6; i++) { // six passes, one block each, none with a payment
+      await chain.mine(1);
+      await watch();
+    }
+    await chain.revert(snap);
+    await chain.transferToken(usdc, s.address, s.due); // the new fork pays at the first height already read
+    await chain.mine(6); // longer than the old fork
+    expect((await watch()).seen).toBe(1);
+    await chain.mine(1);
+    await watch();
+    expect(await status(s.id)).toMatchObject({ status: "paid", amount_paid_minor: "4000" });
+  });
+
+  it("polls at half the shortest block time, within bounds", () => {
+    expect(pollIntervalFor(undefined)).toBe(2_000);
+    expect(pollIntervalFor(12_000)).toBe(6_000);
+    expect(pollIntervalFor(2_000)).toBe(1_000);
+    expect(pollIntervalFor(100)).toBe(250);
+    expect(pollIntervalFor(120_000)).toBe(15_000);
+  });
+
+  it("a process stopped at any point of a pass and restarted misses nothing and counts nothing twice", async () => {
+    const a = await newSession();
+    const b = await newSession();
+    await chain.transferToken(usdc, a.address, 10_000_000n);
+    await chain.transferToken(usdc, b.address, b.due);
+    await chain.mine(1);
+    await chain.transferToken(usdc, a.address, 30_000_000n);
+    let calls = 0;
+    let budget = 0;
+    const dying = interceptedClient(() => {
+      if (++calls > budget) throw new Error("process killed");
+    });
+    // Each round the process dies one RPC call later, then mines on: every point of every pass is hit.
+    for (budget = 0; budget < 40; budget++) {
+      calls = 0;
+      await runWatcherOnce(bridge.deps, { owner: "watcher-a", client: dying });
+      if (budget % 8 === 7) await chain.mine(1);
+    }
+    await chain.mine(3);
+    await watch();
+    await watch();
+    expect(await status(a.id)).toMatchObject({ status: "paid", amount_paid_minor: "4000" });
+    expect(await status(b.id)).toMatchObject({ status: "paid", amount_paid_minor: "4000" });
+    const rows = await evmDb(bridge.deps.db.kysely).selectFrom("evm_transfers").select(["session_id", "amount_units", "state"]).orderBy("amount_units").execute();
+    expect(rows).toEqual([
+      { session_id: a.id, amount_units: "10000000", state: "credited" },
+      { session_id: a.id, amount_units: "30000000", state: "credited" },
+      { session_id: b.id, amount_units: "40000000", state: "credited" },
+    ]);
+    await drain(bridge);
+    const perSession = (id: string) => endpoint.received.filter((r) => r.update.session.id === id).map((r) => r.update.session.status).sort();
+    expect(perSession(a.id)).toEqual(["paid", "processing", "underpaid"]);
+    expect(perSession(b.id)).toEqual(["paid", "processing"]);
   });
 });

@@ -6,14 +6,16 @@
  * stops renewing. A credit is unique per (chain, tx hash, log index), so overlapping watchers never count
  * a transfer twice.
  *
- * Cost per pass: one eth_blockNumber, one eth_getLogs per watched token over the whole block range (the
- * `to` addresses are matched in memory), one eth_getBlock per block only when some session wants the native
- * coin, two block-hash reads to notice a reorg under the cursor, plus per-payment reads (block time,
- * receipt, the re-read before settling). None grows with the number of open sessions.
+ * Cost per pass: one eth_blockNumber, one eth_getLogs per watched token and per 500 deposit addresses
+ * (the `to` topic filter, so the node returns only our transfers however busy the token; a refused query
+ * is split in halves of the block range), one eth_getBlock per block only when some session wants the
+ * native coin, two block-hash reads to notice a reorg under the cursor (more, up to 32, to walk back a
+ * deep one), plus per-payment reads (block time, receipt, the re-read before settling). The lease is
+ * renewed after every answered getLogs chunk and checked before anything is written.
  */
 import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
-import { getAddress, type Hash, type PublicClient } from "viem";
+import { getAddress, type Address, type Hash, type PublicClient } from "viem";
 import type { BridgeDeps } from "../../src/deps.ts";
 import type { SessionStatus } from "../../src/domain/session-status.ts";
 import { applyPaymentObservation } from "../../src/usecases/apply-payment.ts";
@@ -28,7 +30,7 @@ export interface WatcherOptions {
   owner?: string;
   /** How long a lease lasts without renewal; another process takes over after that. */
   leaseMs?: number;
-  /** Pause between passes. */
+  /** Pause between passes (default: half the shortest block time of the chains watched). */
   intervalMs?: number;
   /** RPC client per URL (tests and the benchmark count calls through it). */
   client?: (rpcUrl: string) => PublicClient;
@@ -42,6 +44,10 @@ export interface PassStats {
   dropped: number;
   /** Chains whose pass failed (RPC errors); retried on the next pass. */
   failed: number[];
+  /** Chains whose lease another process took during the pass (nothing was written after that). */
+  lost: number[];
+  /** The shortest block time among the chains watched (the loop polls at half of it). */
+  blockTimeMs?: number;
 }
 
 interface WatchedChain {
@@ -50,11 +56,30 @@ interface WatchedChain {
   settingsByConnection: Map<string, EvmSettings>;
 }
 
-interface Cursor {
+export interface Cursor {
   /** The next block to read. */
   next?: number;
   /** The hash block `next - 1` had when it was read: a different one now means a reorg under the cursor. */
   hash?: string;
+  /** The chain head seen by the last pass (the `cartbridge_watcher_lag_blocks` metric is `head + 1 - next`). */
+  head?: number;
+  /**
+   * Earlier (block number, hash) pairs read, oldest first, at most `checkpointCount`: after a reorg the
+   * watcher walks back through them to the newest one the chain still agrees with, however deep.
+   */
+  checkpoints?: [number, string][];
+}
+
+/** How far back a reorg can be followed (in passes): bounds the walk to this many block reads. */
+const checkpointCount = 32;
+/** Recipients per eth_getLogs call: a topic filter long enough to be cheap, short enough for any RPC. */
+const addressesPerCall = 500;
+
+/** Thrown when another process took the chain's lease during this pass: stop before writing anything. */
+export class LeaseLostError extends Error {
+  constructor(name: string) {
+    super(`lease ${name} was taken over by another process`);
+  }
 }
 
 type Db = Kysely<EvmDatabase>;
@@ -94,6 +119,12 @@ export async function acquireLease(db: Db, name: string, owner: string, nowMs: n
   return JSON.parse(row.cursor_json) as Cursor;
 }
 
+/** Extends the lease; false when another process holds it now. */
+async function renewLease(db: Db, name: string, owner: string, nowMs: number, leaseMs: number): Promise<boolean> {
+  const result = await db.updateTable("worker_leases").set({ lease_until: nowMs + leaseMs }).where("name", "=", name).where("owner", "=", owner).executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
 async function saveCursor(db: Db, name: string, owner: string, cursor: Cursor): Promise<boolean> {
   const result = await db.updateTable("worker_leases").set({ cursor_json: JSON.stringify(cursor) }).where("name", "=", name).where("owner", "=", owner).executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
@@ -110,15 +141,25 @@ export async function runWatcherOnce(deps: BridgeDeps, options: WatcherOptions =
   const owner = options.owner ?? defaultOwner;
   const leaseMs = options.leaseMs ?? 30_000;
   const db = evmDb(deps.db.kysely);
-  const stats: PassStats = { chains: 0, blocks: 0, seen: 0, confirmed: 0, dropped: 0, failed: [] };
+  const stats: PassStats = { chains: 0, blocks: 0, seen: 0, confirmed: 0, dropped: 0, failed: [], lost: [] };
   for (const chain of await watchedChains(deps)) {
-    const cursor = await acquireLease(db, leaseName(chain.chainId), owner, deps.clock().getTime(), leaseMs);
+    stats.blockTimeMs = Math.min(stats.blockTimeMs ?? Infinity, chain.config.blockTimeMs);
+    const name = leaseName(chain.chainId);
+    const cursor = await acquireLease(db, name, owner, deps.clock().getTime(), leaseMs);
     if (!cursor) continue;
     stats.chains++;
+    const keepLease = async () => {
+      if (!(await renewLease(db, name, owner, deps.clock().getTime(), leaseMs))) throw new LeaseLostError(name);
+    };
     try {
       const client = (options.client ?? rpcClient)(chain.config.rpcUrl);
-      await watchChain(deps, db, chain, client, cursor, owner, stats);
+      await watchChain(deps, db, chain, client, cursor, owner, stats, keepLease);
     } catch (err) {
+      if (err instanceof LeaseLostError) {
+        stats.lost.push(chain.chainId);
+        deps.logger.info("evm watcher: lease taken over mid-pass", { chainId: chain.chainId });
+        continue;
+      }
       // One chain's RPC being down must not stop the others; this chain resumes from its cursor.
       stats.failed.push(chain.chainId);
       deps.logger.warn("evm watcher: chain pass failed", { chainId: chain.chainId, err });
@@ -127,7 +168,10 @@ export async function runWatcherOnce(deps: BridgeDeps, options: WatcherOptions =
   return stats;
 }
 
-async function watchChain(deps: BridgeDeps, db: Db, chain: WatchedChain, client: PublicClient, cursor: Cursor, owner: string, stats: PassStats) {
+async function watchChain(
+  deps: BridgeDeps, db: Db, chain: WatchedChain, client: PublicClient, cursor: Cursor, owner: string, stats: PassStats,
+  keepLease: () => Promise<void>,
+) {
   const chainId = String(chain.chainId);
   // The head is read before the deposits: a deposit created after this read was given out after this
   // block, so nothing paid to it can be in the range scanned now.
@@ -145,13 +189,18 @@ async function watchChain(deps: BridgeDeps, db: Db, chain: WatchedChain, client:
   const maxBlocks = Math.min(...[...chain.settingsByConnection.values()].map((s) => s.maxBlocksPerPass));
   const fresh = deposits.reduce((min, d) => (d.from_block !== null && Number(d.from_block) < min ? Number(d.from_block) : min), head + 1);
   let from = cursor.next ?? fresh;
-  if (deposits.length > 0 && cursor.next !== undefined) {
+  let checkpoints = checkpointsOf(cursor);
+  const newest = checkpoints.at(-1);
+  if (deposits.length > 0 && cursor.next !== undefined && newest) {
     // Blocks already read were replaced (the chain is now shorter, or the last block read has another
-    // hash): read again as deep as a credit can still be undone.
-    if (cursor.next - 1 > head) from = Math.max(0, head - chain.config.confirmations);
-    else if (cursor.hash && (await client.getBlock({ blockNumber: BigInt(cursor.next - 1) })).hash !== cursor.hash) {
-      from = Math.max(0, cursor.next - 1 - chain.config.confirmations);
+    // hash): read again from the newest block the chain still agrees with.
+    const replaced = newest[0] > head || (await blockHash(client, newest[0])) !== newest[1];
+    if (replaced) {
+      from = await agreedPoint(client, checkpoints, head, chain.config.confirmations);
+      checkpoints = checkpoints.filter(([n]) => n < from);
     }
+  } else if (deposits.length > 0 && cursor.next !== undefined && cursor.next - 1 > head) {
+    from = Math.max(0, head - chain.config.confirmations);
   }
   const to = Math.min(head, from + maxBlocks - 1);
   const hashes = new Map<number, string>();
@@ -162,21 +211,25 @@ async function watchChain(deps: BridgeDeps, db: Db, chain: WatchedChain, client:
     const found: Omit<EvmTransfersTable, "id" | "state" | "seen_at" | "confirmed_at" | "block_time">[] = [];
 
     for (const token of tokens) {
-      const logs = await client.getLogs({ address: getAddress(token), event: transferEvent, fromBlock: BigInt(from), toBlock: BigInt(to), strict: true });
-      for (const log of logs) {
-        if (log.removed || log.blockHash === null || log.transactionHash === null || log.logIndex === null) continue;
-        const deposit = byAddress.get(log.args.to.toLowerCase());
-        if (!deposit || deposit.token_address !== log.address.toLowerCase() || log.args.value === 0n) continue;
-        found.push({
-          chain_id: chainId, tx_hash: log.transactionHash, log_index: log.logIndex, session_id: deposit.session_id,
-          to_address: deposit.address, token_address: deposit.token_address, amount_units: log.args.value.toString(),
-          block_number: Number(log.blockNumber), block_hash: log.blockHash,
-        });
+      const recipients = deposits.filter((d) => d.token_address === token).map((d) => getAddress(d.address));
+      for (let i = 0; i < recipients.length; i += addressesPerCall) {
+        const logs = await transferLogs(client, getAddress(token), recipients.slice(i, i + addressesPerCall), from, to, keepLease);
+        for (const log of logs) {
+          if (log.removed || log.blockHash === null || log.transactionHash === null || log.logIndex === null) continue;
+          const deposit = byAddress.get(log.args.to.toLowerCase());
+          if (!deposit || deposit.token_address !== log.address.toLowerCase() || log.args.value === 0n) continue;
+          found.push({
+            chain_id: chainId, tx_hash: log.transactionHash, log_index: log.logIndex, session_id: deposit.session_id,
+            to_address: deposit.address, token_address: deposit.token_address, amount_units: log.args.value.toString(),
+            block_number: Number(log.blockNumber), block_hash: log.blockHash,
+          });
+        }
       }
     }
     const blockTimes = new Map<string, number>();
     if (deposits.some((d) => d.asset_kind === "native")) {
       for (let n = from; n <= to; n++) {
+        if ((n - from) % 50 === 49) await keepLease();
         const block = await client.getBlock({ blockNumber: BigInt(n), includeTransactions: true });
         blockTimes.set(block.hash!, Number(block.timestamp) * 1000);
         hashes.set(n, block.hash!);
@@ -195,11 +248,13 @@ async function watchChain(deps: BridgeDeps, db: Db, chain: WatchedChain, client:
       }
     }
     for (const transfer of found) {
-      let blockTime = blockTimes.get(transfer.block_hash);
-      if (blockTime === undefined) {
-        blockTime = Number((await client.getBlock({ blockHash: transfer.block_hash as Hash })).timestamp) * 1000;
-        blockTimes.set(transfer.block_hash, blockTime);
-      }
+      if (blockTimes.has(transfer.block_hash)) continue;
+      blockTimes.set(transfer.block_hash, Number((await client.getBlock({ blockHash: transfer.block_hash as Hash })).timestamp) * 1000);
+    }
+    // Only the lease holder writes what it read: a process that lost the chain mid-pass stops here.
+    await keepLease();
+    for (const transfer of found) {
+      const blockTime = blockTimes.get(transfer.block_hash)!;
       if (await recordTransfer(db, { ...transfer, block_time: blockTime }, deps.clock().getTime())) {
         stats.seen++;
         await applyPaymentObservation(deps, transfer.session_id, {
@@ -216,14 +271,14 @@ async function watchChain(deps: BridgeDeps, db: Db, chain: WatchedChain, client:
   }
   const scanned = from <= to && deposits.length > 0;
   let next = scanned ? to + 1 : Math.max(from, head + 1);
-  let nextHash = scanned
-    ? (hashes.get(to) ?? (await client.getBlock({ blockNumber: BigInt(to) })).hash!)
-    : next === cursor.next ? cursor.hash : undefined;
+  if (scanned) checkpoints = [...checkpoints, [to, hashes.get(to) ?? (await blockHash(client, to))]];
+  else if (next !== cursor.next) checkpoints = []; // nothing read that a reorg could undo
 
   // Confirmations: a transfer is credited only once its block is deep enough AND still the canonical block.
   const pending = await db.selectFrom("evm_transfers").selectAll().where("chain_id", "=", chainId).where("state", "=", "seen")
     .orderBy("block_number").orderBy("log_index").execute();
   const canonical = new Map<number, string>();
+  await keepLease();
   for (const transfer of pending) {
     const deposit = await db.selectFrom("evm_deposits").select("confirmations").where("session_id", "=", transfer.session_id).executeTakeFirst();
     const required = deposit?.confirmations ?? chain.config.confirmations;
@@ -231,7 +286,7 @@ async function watchChain(deps: BridgeDeps, db: Db, chain: WatchedChain, client:
     if (depth < required) continue;
     let hash = canonical.get(Number(transfer.block_number));
     if (hash === undefined) {
-      hash = (await client.getBlock({ blockNumber: BigInt(transfer.block_number) })).hash!;
+      hash = await blockHash(client, Number(transfer.block_number));
       canonical.set(Number(transfer.block_number), hash);
     }
     const settledAt = deps.clock().getTime();
@@ -242,16 +297,79 @@ async function watchChain(deps: BridgeDeps, db: Db, chain: WatchedChain, client:
       stats.dropped++;
       if (Number(transfer.block_number) < next) {
         next = Number(transfer.block_number);
-        nextHash = undefined;
+        checkpoints = checkpoints.filter(([n]) => n < next);
       }
       continue;
     }
     const result = await db.updateTable("evm_transfers").set({ state: "confirmed", confirmed_at: settledAt }).where("id", "=", transfer.id).where("state", "=", "seen").executeTakeFirst();
     if (Number(result.numUpdatedRows) === 1) stats.confirmed++;
   }
+  await keepLease();
   await creditConfirmed(deps, db, chain);
   await expireAbandoned(deps, db, chainId, chain);
-  await saveCursor(db, leaseName(chain.chainId), owner, { next, ...(nextHash ? { hash: nextHash } : {}) });
+  checkpoints = checkpoints.slice(-checkpointCount);
+  const last = checkpoints.at(-1);
+  await saveCursor(db, leaseName(chain.chainId), owner, {
+    next, head,
+    ...(last && last[0] === next - 1 ? { hash: last[1] } : {}),
+    ...(checkpoints.length ? { checkpoints } : {}),
+  });
+}
+
+async function blockHash(client: PublicClient, n: number): Promise<string> {
+  return (await client.getBlock({ blockNumber: BigInt(n) })).hash!;
+}
+
+/** The checkpoints of a cursor, including the single hash older cursors kept. */
+function checkpointsOf(cursor: Cursor): [number, string][] {
+  if (cursor.checkpoints?.length) return cursor.checkpoints;
+  return cursor.next !== undefined && cursor.hash ? [[cursor.next - 1, cursor.hash]] : [];
+}
+
+/**
+ * Where to read again after a reorg: just after the newest checkpoint whose block the chain still has
+ * (a reorg deeper than `confirmations` is rare but real, and rewinding a fixed depth could skip blocks).
+ * Past every checkpoint, the oldest one less `confirmations` blocks: the deepest point this watcher knows.
+ */
+async function agreedPoint(client: PublicClient, checkpoints: [number, string][], head: number, confirmations: number): Promise<number> {
+  for (const [n, hash] of [...checkpoints].reverse()) {
+    if (n <= head && (await blockHash(client, n)) === hash) return n + 1;
+  }
+  return Math.max(0, Math.min(head, checkpoints[0]![0]) - confirmations);
+}
+
+/**
+ * The token's Transfer logs to `recipients` over [from, to]. An RPC that refuses the query (too many
+ * results, too wide a range) gets the two halves instead, down to single blocks, so one busy token
+ * cannot stall the watcher; the lease is renewed after each answered chunk.
+ */
+async function transferLogs(
+  client: PublicClient, token: Address, recipients: Address[], from: number, to: number, keepLease: () => Promise<void>,
+): Promise<TransferLogs> {
+  try {
+    const logs = await getTransferLogs(client, token, recipients, from, to);
+    await keepLease();
+    return logs;
+  } catch (err) {
+    if (from >= to || !isRangeRefusal(err)) throw err;
+    const mid = from + Math.floor((to - from) / 2);
+    const lower = await transferLogs(client, token, recipients, from, mid, keepLease);
+    return [...lower, ...(await transferLogs(client, token, recipients, mid + 1, to, keepLease))];
+  }
+}
+
+const getTransferLogs = (client: PublicClient, token: Address, recipients: Address[], from: number, to: number) =>
+  client.getLogs({ address: token, event: transferEvent, args: { to: recipients }, fromBlock: BigInt(from), toBlock: BigInt(to), strict: true });
+type TransferLogs = Awaited<ReturnType<typeof getTransferLogs>>;
+
+/** Whether an RPC error means "ask for less" (providers word it differently; -32005 is EIP-1474's limit). */
+export function isRangeRefusal(err: unknown): boolean {
+  for (let e = err as { code?: unknown; message?: unknown; details?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 8; e = e.cause as typeof e, depth++) {
+    if (e.code === -32005) return true;
+    const text = `${typeof e.message === "string" ? e.message : ""} ${typeof e.details === "string" ? e.details : ""}`;
+    if (/too many|limit exceeded|more than \d+ (results|logs)|response size|block range|range (is )?too (large|wide)|exceed/i.test(text)) return true;
+  }
+  return false;
 }
 
 /** Inserts a newly seen transfer; a dropped one seen again (re-mined) is revived. False when already known. */
@@ -345,17 +463,29 @@ function txRef(chain: ChainConfig, hash: string, token: string | null) {
 
 const defaultOwner = `evm-${process.pid}-${randomBytes(4).toString("hex")}`;
 
+/**
+ * The pause between passes when none is configured: half the shortest block time of the chains watched,
+ * so a block is seen at most half a block after it is mined without polling a slow chain needlessly;
+ * 2 s until the first pass has read the chains.
+ */
+export function pollIntervalFor(blockTimeMs: number | undefined): number {
+  if (blockTimeMs === undefined || !Number.isFinite(blockTimeMs)) return 2_000;
+  return Math.min(15_000, Math.max(250, Math.floor(blockTimeMs / 2)));
+}
+
 /** Runs passes until stopped; `stop()` waits for the pass in flight and hands the leases back. */
 export function startEvmWatcher(deps: BridgeDeps, options: WatcherOptions = {}): { stop(): Promise<void>; owner: string } {
   const owner = options.owner ?? `evm-${process.pid}-${randomBytes(4).toString("hex")}`;
-  const intervalMs = options.intervalMs ?? 2_000;
+  let intervalMs = options.intervalMs ?? pollIntervalFor(undefined);
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> = Promise.resolve();
   const loop = () => {
     if (stopped) return;
     inFlight = runWatcherOnce(deps, { ...options, owner })
-      .then(() => undefined)
+      .then((stats) => {
+        intervalMs = options.intervalMs ?? pollIntervalFor(stats.blockTimeMs);
+      })
       .catch((err: unknown) => deps.logger.error("evm watcher pass failed", { err }))
       .finally(() => {
         if (!stopped) timer = setTimeout(loop, intervalMs);
