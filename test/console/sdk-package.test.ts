@@ -3,7 +3,7 @@
  * `build:sdk`), not TypeScript source that only tsx could load. The build takes ~6 s, so it runs once here.
  */
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { expect, it } from "vitest";
@@ -18,11 +18,17 @@ it("builds the SDK and imports it by package name on plain Node", { timeout: 120
     expect(target, "an export must not need a TypeScript loader").not.toMatch(/(?<!\.d)\.tsx?$/);
   }
 
-  await run("npm", ["run", "--silent", "build:sdk"], { cwd: root });
-  // No NODE_OPTIONS: vitest's own loaders must not help the child load anything.
-  const { stdout } = await run(process.execPath, [fileURLToPath(new URL("./sdk-consumer.mjs", import.meta.url))], {
-    cwd: root,
-    env: {},
-  });
-  expect(JSON.parse(stdout.trim())).toEqual({ verified: "checkout_session.paid", forged: "refused", session: "cs_42" });
+  // A build this test made is removed again, so the checkout is left as it was found.
+  const hadBuild = existsSync(`${root}/dist`);
+  try {
+    await run("npm", ["run", "--silent", "build:sdk"], { cwd: root });
+    // No NODE_OPTIONS: vitest's own loaders must not help the child load anything.
+    const { stdout } = await run(process.execPath, [fileURLToPath(new URL("./sdk-consumer.mjs", import.meta.url))], {
+      cwd: root,
+      env: {},
+    });
+    expect(JSON.parse(stdout.trim())).toEqual({ verified: "checkout_session.paid", forged: "refused", session: "cs_42" });
+  } finally {
+    if (!hadBuild) rmSync(`${root}/dist`, { recursive: true, force: true });
+  }
 });
