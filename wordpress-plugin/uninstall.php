@@ -11,3 +11,4 @@ if ( ! defined( 'WP_UNINSTALL_PLUGIN' ) ) {
 }
 
 delete_option( 'woocommerce_cartbridge_settings' );
+delete_transient( 'cartbridge_bridge_status' );

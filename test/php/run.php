@@ -37,6 +37,7 @@ register_shutdown_function(
 				'orders'    => $orders,
 				'options'   => $GLOBALS['cb_test']['options'],
 				'admin'     => isset( $GLOBALS['cb_test']['admin_messages'] ) ? $GLOBALS['cb_test']['admin_messages'] : array(),
+				'settingsErrors' => isset( $GLOBALS['cb_test']['settings_errors'] ) ? $GLOBALS['cb_test']['settings_errors'] : array(),
 				'fatal'     => $error && in_array( $error['type'], array( E_ERROR, E_PARSE, E_COMPILE_ERROR, E_CORE_ERROR ), true ) ? $error['message'] : null,
 			),
 			JSON_UNESCAPED_SLASHES
@@ -100,7 +101,7 @@ switch ( $input['scenario'] ) {
 		do_action( 'woocommerce_blocks_payment_method_type_registration', $registry );
 		$blocks = $registry->types[0];
 		$blocks->initialize();
-		do_action( 'add_meta_boxes' );
+		do_action( 'add_meta_boxes', 'woocommerce_page_wc-orders', new WC_Order( array( 'id' => 99 ) ) );
 		$GLOBALS['cb_out'] = array(
 			'declared'       => \Automattic\WooCommerce\Utilities\FeaturesUtil::$declared,
 			'gateways'       => apply_filters( 'woocommerce_payment_gateways', array() ),
@@ -210,8 +211,30 @@ switch ( $input['scenario'] ) {
 		if ( isset( $input['holdStockMinutes'] ) ) {
 			update_option( 'woocommerce_hold_stock_minutes', (string) $input['holdStockMinutes'] );
 		}
-		$gateway = new Cartbridge_Gateway();
-		$GLOBALS['cb_out'] = array( 'html' => $gateway->generate_cartbridge_connect_html( 'connection', $gateway->form_fields['connection'] ) );
+		$renders = array();
+		foreach ( isset( $input['renders'] ) ? $input['renders'] : array( array() ) as $render ) {
+			if ( ! empty( $render['save'] ) ) {
+				$_POST = $render['save'];
+				( new Cartbridge_Gateway() )->process_admin_options();
+			}
+			$gateway   = new Cartbridge_Gateway();
+			$renders[] = $gateway->generate_cartbridge_connect_html( 'connection', $gateway->form_fields['connection'] );
+		}
+		$GLOBALS['cb_out'] = array( 'html' => $renders[0], 'renders' => $renders );
+		break;
+
+	case 'meta_box_hook':
+		$registered = array();
+		foreach ( $input['orders'] as $data ) {
+			$GLOBALS['cb_test']['meta_boxes'] = array();
+			$order = cb_order( $data );
+			do_action( 'add_meta_boxes', 'woocommerce_page_wc-orders', $order );
+			$hpos = ! empty( $GLOBALS['cb_test']['meta_boxes']['cartbridge-payment'] );
+			$GLOBALS['cb_test']['meta_boxes'] = array();
+			do_action( 'add_meta_boxes', 'shop_order', new WP_Post( $order->get_id() ) );
+			$registered[] = array( 'hpos' => $hpos, 'legacy' => ! empty( $GLOBALS['cb_test']['meta_boxes']['cartbridge-payment'] ) );
+		}
+		$GLOBALS['cb_out'] = $registered;
 		break;
 
 	case 'admin_save':

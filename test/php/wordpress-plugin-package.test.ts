@@ -67,7 +67,10 @@ describeTools("wordpress-plugin package", () => {
     const main = readFileSync(join(pluginDir, "cartbridge-for-woocommerce.php"), "utf8");
     expect(readme).toMatch(/^=== Cartbridge for WooCommerce ===/);
     for (const field of ["Requires at least:", "Tested up to:", "Requires PHP:", "Stable tag:", "License:"]) expect(readme).toContain(field);
-    for (const section of ["== Description ==", "== Installation ==", "== Frequently Asked Questions ==", "== Changelog =="]) expect(readme).toContain(section);
+    for (const section of ["== Description ==", "== Installation ==", "== External services ==", "== Frequently Asked Questions ==", "== Changelog =="]) expect(readme).toContain(section);
+    // WordPress.org requires disclosing each external service: what is sent, when, and whose terms apply.
+    const services = readme.slice(readme.indexOf("== External services =="), readme.indexOf("== Frequently Asked Questions =="));
+    for (const disclosed of ["Bridge URL", "billing email", "order key", "consumer key and secret", "terms", "privacy"]) expect(services).toContain(disclosed);
     const version = /\* Version:\s+(\S+)/.exec(main)![1];
     expect(readme).toContain(`Stable tag: ${version}`);
     expect(main).toContain(`define( 'CARTBRIDGE_VERSION', '${version}' )`);

@@ -31,6 +31,7 @@ interface PhpRun {
   orders: Record<string, { meta: Record<string, string>; notes: string[]; saves: number }>;
   options: Record<string, unknown>;
   admin: { type: string; text: string }[];
+  settingsErrors: string[];
   fatal: string | null;
 }
 
@@ -392,6 +393,47 @@ describePhp("WordPress plugin (PHP) against a live bridge", () => {
     expect(back.out.html).toContain("WooCommerce gave the bridge its REST API key.");
     const odd = await runPhp({ ...base(), scenario: "settings_connect_row", get: { cartbridge_connect: "<script>" } });
     expect(odd.out.html).not.toContain("cartbridge-connect-outcome");
+  });
+
+  it("settings: the bridge URL must be https (http only for localhost); a refused value keeps the previous one", async () => {
+    const save = (url: string) => runPhp({ ...base(), scenario: "admin_save", post: { woocommerce_cartbridge_bridge_url: url, woocommerce_cartbridge_test_secret_key: store.testKey } });
+    for (const bad of ["http://pay.example.com", "ftp://pay.example.com", "pay.example.com", "javascript:alert(1)"]) {
+      const run = await save(bad);
+      expect(run.settingsErrors, bad).toEqual([expect.stringContaining("must start with https://")]);
+      expect((run.options.woocommerce_cartbridge_settings as Record<string, string>).bridge_url, bad).toBe(bridgeUrl);
+    }
+    for (const [good, stored] of [["https://pay.example.com/", "https://pay.example.com"], ["http://localhost:8080", "http://localhost:8080"], ["http://127.0.0.1:3000/", "http://127.0.0.1:3000"]]) {
+      const run = await save(good!);
+      expect(run.settingsErrors, good).toEqual([]);
+      expect((run.options.woocommerce_cartbridge_settings as Record<string, string>).bridge_url).toBe(stored);
+    }
+  });
+
+  it("settings: the bridge status on the settings screen is cached in a transient, refreshed after a save or a connect round trip", async () => {
+    const statusCalls = (run: PhpRun) => run.http.filter((h) => h.url.endsWith("/woocommerce/status")).length;
+    const twice = await runPhp({ ...base(), scenario: "settings_connect_row", renders: [{}, {}] });
+    expect(statusCalls(twice)).toBe(1);
+    expect(twice.out.renders[1]).toBe(twice.out.renders[0]);
+    expect(twice.options._transient_cartbridge_bridge_status).toMatchObject({ status: { connected: expect.any(Boolean) } });
+    const saved = await runPhp({
+      ...base(), scenario: "settings_connect_row",
+      renders: [{}, { save: { woocommerce_cartbridge_bridge_url: bridgeUrl, woocommerce_cartbridge_test_secret_key: store.testKey, woocommerce_cartbridge_testmode: "1" } }],
+    });
+    expect(statusCalls(saved)).toBe(2);
+    const back = await runPhp({ ...base(), scenario: "settings_connect_row", renders: [{}, {}], get: { cartbridge_connect: "success" } });
+    expect(statusCalls(back)).toBe(2);
+    const down = await runPhp({ ...base(), scenario: "settings_connect_row", renders: [{}, {}], settings: { bridge_url: deadUrl } });
+    expect(statusCalls(down)).toBe(1);
+    expect(down.out.renders[1]).toContain("The bridge could not be reached");
+  });
+
+  it("order screen: the box is added only for this gateway's orders or orders with a Cartbridge session", async () => {
+    const run = await runPhp({
+      ...base(),
+      scenario: "meta_box_hook",
+      orders: [{ id: 601, payment_method: "bacs" }, { id: 602, payment_method: "bacs", meta: { _cartbridge_session_id: "cs_x" } }, { id: 603 }],
+    });
+    expect(run.out).toEqual([{ hpos: false, legacy: false }, { hpos: true, legacy: true }, { hpos: true, legacy: true }]);
   });
 
   it("uninstall removes the plugin's settings and nothing else", async () => {

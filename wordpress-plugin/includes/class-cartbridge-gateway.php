@@ -25,6 +25,9 @@ class Cartbridge_Gateway extends WC_Payment_Gateway {
 	/** Session statuses meaning the full amount arrived. */
 	const PAID_STATUSES = array( 'paid', 'paid_late', 'overpaid' );
 
+	/** Transient holding the settings screen's last bridge status answer. */
+	const STATUS_TRANSIENT = 'cartbridge_bridge_status';
+
 	/**
 	 * Logger.
 	 *
@@ -133,6 +136,31 @@ class Cartbridge_Gateway extends WC_Payment_Gateway {
 				'default'     => 'no',
 			),
 		);
+	}
+
+	/**
+	 * The bridge URL must be https (the store secret key travels with every call); plain http only for
+	 * localhost, where nothing leaves the machine. Called by the Settings API (validate_{key}_field); the
+	 * exception becomes a settings error and the previous value is kept.
+	 *
+	 * @param string $key   Field key.
+	 * @param string $value Posted value.
+	 * @return string
+	 * @throws Exception When the URL is not acceptable.
+	 */
+	public function validate_bridge_url_field( $key, $value ) {
+		$url = untrailingslashit( trim( wp_unslash( (string) $value ) ) );
+		if ( '' === $url ) {
+			return '';
+		}
+		$parts  = wp_parse_url( $url );
+		$scheme = isset( $parts['scheme'] ) ? strtolower( $parts['scheme'] ) : '';
+		$host   = isset( $parts['host'] ) ? strtolower( trim( $parts['host'], '[]' ) ) : '';
+		$local  = in_array( $host, array( 'localhost', '127.0.0.1', '::1' ), true );
+		if ( '' === $host || ( 'https' !== $scheme && ! ( 'http' === $scheme && $local ) ) ) {
+			throw new Exception( __( 'The bridge URL must start with https:// (plain http:// only for localhost), e.g. https://pay.example.com. The previous value was kept.', 'cartbridge-for-woocommerce' ) );
+		}
+		return $url;
 	}
 
 	/**
@@ -376,7 +404,8 @@ class Cartbridge_Gateway extends WC_Payment_Gateway {
 	public function generate_cartbridge_connect_html( $key, $data ) {
 		$state = '';
 		try {
-			$status = $this->api_client( 5 )->connection_status();
+			// phpcs:ignore WordPress.Security.NonceVerification.Recommended -- display only: fresh status right after a connect round trip.
+			$status = $this->connection_status_cached( isset( $_GET['cartbridge_connect'] ) );
 			$state  = ! empty( $status['connected'] )
 				/* translators: %s: shop URL */
 				? sprintf( __( 'Connected: the bridge updates orders on %s.', 'cartbridge-for-woocommerce' ), isset( $status['url'] ) ? $status['url'] : '' )
@@ -426,12 +455,61 @@ class Cartbridge_Gateway extends WC_Payment_Gateway {
 	}
 
 	/**
+	 * The bridge's connection status for the settings screen, kept in a transient so that opening the
+	 * payment settings does not wait for the bridge every time (5 minutes; 1 minute for a failure). The
+	 * transient is bound to the bridge URL and key, and dropped when the settings are saved.
+	 *
+	 * @param bool $fresh Skip the cache.
+	 * @return array
+	 * @throws Cartbridge_Api_Exception When the bridge cannot answer.
+	 */
+	private function connection_status_cached( $fresh = false ) {
+		$client      = $this->api_client( 5 );
+		$fingerprint = md5( $this->get_option( 'bridge_url' ) . '|' . ( $this->is_test_mode() ? $this->get_option( 'test_secret_key' ) : $this->get_option( 'secret_key' ) ) );
+		$cached      = $fresh ? false : get_transient( self::STATUS_TRANSIENT );
+		if ( is_array( $cached ) && isset( $cached['fingerprint'] ) && $cached['fingerprint'] === $fingerprint ) {
+			if ( isset( $cached['error'] ) ) {
+				throw new Cartbridge_Api_Exception( $cached['error']['message'], $cached['error']['code'] );
+			}
+			return $cached['status'];
+		}
+		try {
+			$status = $client->connection_status();
+		} catch ( Cartbridge_Api_Exception $e ) {
+			if ( 'not_configured' !== $e->error_code ) {
+				set_transient(
+					self::STATUS_TRANSIENT,
+					array(
+						'fingerprint' => $fingerprint,
+						'error'       => array(
+							'message' => $e->getMessage(),
+							'code'    => $e->error_code,
+						),
+					),
+					MINUTE_IN_SECONDS
+				);
+			}
+			throw $e;
+		}
+		set_transient(
+			self::STATUS_TRANSIENT,
+			array(
+				'fingerprint' => $fingerprint,
+				'status'      => $status,
+			),
+			5 * MINUTE_IN_SECONDS
+		);
+		return $status;
+	}
+
+	/**
 	 * Saves the settings; pasted REST keys are handed to the bridge and then blanked.
 	 *
 	 * @return bool
 	 */
 	public function process_admin_options() {
-		$saved  = parent::process_admin_options();
+		$saved = parent::process_admin_options();
+		delete_transient( self::STATUS_TRANSIENT );
 		$key    = trim( (string) $this->get_option( 'consumer_key' ) );
 		$secret = trim( (string) $this->get_option( 'consumer_secret' ) );
 		if ( '' === $key && '' === $secret ) {

@@ -25,7 +25,7 @@ class Cartbridge_Plugin {
 		add_action( 'woocommerce_blocks_loaded', array( __CLASS__, 'register_blocks_support' ) );
 		add_action( 'woocommerce_thankyou_' . self::GATEWAY_ID, array( __CLASS__, 'thankyou' ) );
 		add_action( 'admin_post_cartbridge_connect', array( __CLASS__, 'handle_connect' ) );
-		add_action( 'add_meta_boxes', array( __CLASS__, 'add_meta_box' ) );
+		add_action( 'add_meta_boxes', array( __CLASS__, 'add_meta_box' ), 10, 2 );
 		add_filter( 'plugin_action_links_' . plugin_basename( CARTBRIDGE_PLUGIN_FILE ), array( __CLASS__, 'action_links' ) );
 	}
 
@@ -169,9 +169,17 @@ class Cartbridge_Plugin {
 	}
 
 	/**
-	 * Order screen box (HPOS and legacy screens).
+	 * Order screen box (HPOS and legacy screens), only on orders that are or were paid through this
+	 * gateway: every other order would get an empty box.
+	 *
+	 * @param string                $screen_or_post_type Screen id (HPOS) or post type (legacy).
+	 * @param WC_Order|WP_Post|null $post_or_order       The order being edited.
 	 */
-	public static function add_meta_box() {
+	public static function add_meta_box( $screen_or_post_type = '', $post_or_order = null ) {
+		$order = ( $post_or_order instanceof WC_Order ) ? $post_or_order : ( ( $post_or_order instanceof WP_Post ) ? wc_get_order( $post_or_order->ID ) : false );
+		if ( ! $order || ( self::GATEWAY_ID !== $order->get_payment_method() && '' === (string) $order->get_meta( '_cartbridge_session_id', true ) ) ) {
+			return;
+		}
 		$screen = function_exists( 'wc_get_page_screen_id' ) ? wc_get_page_screen_id( 'shop-order' ) : 'shop_order';
 		add_meta_box(
 			'cartbridge-payment',

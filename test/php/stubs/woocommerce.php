@@ -296,18 +296,32 @@ namespace {
 			}
 			return $this->settings[ $key ];
 		}
-		/** Reads woocommerce_{id}_{key} from $_POST, as the Settings API does. */
+		/**
+		 * Reads woocommerce_{id}_{key} from $_POST, as the Settings API does: a validate_{key}_field()
+		 * method handles its field; when it throws, the message becomes a settings error and the
+		 * previous value is kept.
+		 */
 		public function process_admin_options() {
 			$this->init_settings();
 			foreach ( $this->form_fields as $key => $field ) {
 				$post_key = $this->plugin_id . $this->id . '_' . $key;
-				if ( isset( $field['type'] ) && 'checkbox' === $field['type'] ) {
-					$this->settings[ $key ] = isset( $_POST[ $post_key ] ) ? 'yes' : 'no';
-				} elseif ( isset( $_POST[ $post_key ] ) ) {
-					$this->settings[ $key ] = trim( (string) $_POST[ $post_key ] );
+				$value    = isset( $_POST[ $post_key ] ) ? $_POST[ $post_key ] : null;
+				try {
+					if ( is_callable( array( $this, 'validate_' . $key . '_field' ) ) ) {
+						$this->settings[ $key ] = $this->{'validate_' . $key . '_field'}( $key, $value );
+					} elseif ( isset( $field['type'] ) && 'checkbox' === $field['type'] ) {
+						$this->settings[ $key ] = null !== $value ? 'yes' : 'no';
+					} elseif ( null !== $value ) {
+						$this->settings[ $key ] = trim( (string) $value );
+					}
+				} catch ( Exception $e ) {
+					$this->add_error( $e->getMessage() );
 				}
 			}
 			return update_option( $this->get_option_key(), $this->settings, 'yes' );
+		}
+		public function add_error( $error ) {
+			$GLOBALS['cb_test']['settings_errors'][] = $error;
 		}
 		public function is_available() {
 			return 'yes' === $this->enabled;

@@ -81,6 +81,31 @@ function delete_option( $name ) {
 	return $existed;
 }
 
+define( 'MINUTE_IN_SECONDS', 60 );
+/** Transients as WordPress keeps them without an object cache: two options, the value and its expiry. */
+function get_transient( $name ) {
+	$timeout = get_option( '_transient_timeout_' . $name, 0 );
+	if ( $timeout && $timeout < time() ) {
+		delete_transient( $name );
+		return false;
+	}
+	return get_option( '_transient_' . $name, false );
+}
+function set_transient( $name, $value, $expiration = 0 ) {
+	update_option( '_transient_' . $name, $value );
+	if ( $expiration ) {
+		update_option( '_transient_timeout_' . $name, time() + (int) $expiration );
+	}
+	return true;
+}
+function delete_transient( $name ) {
+	delete_option( '_transient_timeout_' . $name );
+	return delete_option( '_transient_' . $name );
+}
+function wp_parse_url( $url, $component = -1 ) {
+	return parse_url( $url, $component );
+}
+
 function __( $text, $domain = 'default' ) {
 	return $text;
 }
