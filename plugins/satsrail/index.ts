@@ -54,12 +54,19 @@ export const satsrailSettings = z.object({
    * the bridge's WEBHOOK_TOLERANCE_SECONDS (300).
    */
   webhookTimestampToleranceSeconds: z.number().int().min(0).optional(),
+  /**
+   * Idempotency on create is not stated in the public documents (providers.md §12), so no header is sent by
+   * default. `Idempotency-Key` sends the bridge's stable key (the same on the store's retries) for a
+   * deployment that honours it. There is no duplicate guard besides: the API documents no way to look a
+   * checkout session up by order or metadata (only `GET …/checkout_sessions/{id}`).
+   */
+  idempotencyHeader: z.enum(["off", "Idempotency-Key"]).default("off"),
 });
 export type SatsrailSettings = z.infer<typeof satsrailSettings>;
 
 type Ctx = ProviderContext<SatsrailCredentials, SatsrailSettings>;
 
-async function call(ctx: Ctx, method: "GET" | "POST", path: string, body?: string): Promise<unknown> {
+async function call(ctx: Ctx, method: "GET" | "POST", path: string, body?: string, extraHeaders: Record<string, string> = {}): Promise<unknown> {
   let response: Response;
   try {
     response = await ctx.fetch(`${ctx.settings.baseUrl}/api/v1${path}`, {
@@ -68,6 +75,7 @@ async function call(ctx: Ctx, method: "GET" | "POST", path: string, body?: strin
         accept: "application/json",
         authorization: `Bearer ${ctx.credentials.secretKey}`,
         ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        ...extraHeaders,
       },
       ...(body !== undefined ? { body } : {}),
     });
@@ -89,6 +97,19 @@ async function call(ctx: Ctx, method: "GET" | "POST", path: string, body?: strin
     return JSON.parse(text) as unknown;
   } catch {
     throw new ProviderRequestError("SatsRail answered with something that is not JSON", false, response.status);
+  }
+}
+
+function idempotencyHeaders(setting: SatsrailSettings["idempotencyHeader"], key: string): Record<string, string> {
+  switch (setting) {
+    case "off":
+      return {};
+    case "Idempotency-Key":
+      return { "idempotency-key": key };
+    default: {
+      const never: never = setting;
+      throw new Error(`unknown idempotencyHeader ${String(never)}`);
+    }
   }
 }
 
@@ -136,7 +157,8 @@ export const satsrailProvider: PaymentProvider<SatsrailCredentials, SatsrailSett
         metadata: session.metadata,
       },
     });
-    const created = createdSchema.safeParse(unwrap(await call(ctx, "POST", "/checkout_sessions", body)));
+    const idempotency = idempotencyHeaders(ctx.settings.idempotencyHeader, session.idempotencyKey);
+    const created = createdSchema.safeParse(unwrap(await call(ctx, "POST", "/checkout_sessions", body, idempotency)));
     if (!created.success) throw new ProviderRequestError("SatsRail returned an unexpected checkout session", false);
     // The guide's example returns only `token` (cs_…), which is also the id its GET and webhooks use.
     const providerSessionId = created.data.token ?? (created.data.id !== undefined ? String(created.data.id) : undefined);

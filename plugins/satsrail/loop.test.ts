@@ -6,7 +6,7 @@ import { expireSessions } from "../../src/usecases/maintenance.ts";
 import { cartBody, createTestBridge, createTestStore, drain, postSession, type TestStore } from "../../test/support/bridge.ts";
 import { describeEachDatabase, type TestDatabase } from "../../test/support/databases.ts";
 import { StoreEndpoint } from "../../test/support/store-endpoint.ts";
-import { SatsrailSimulator, type SatsrailMode } from "../../test/simulators/satsrail/server.ts";
+import { SatsrailSimulator, type SatsrailMode, type SatsrailSimOptions } from "../../test/simulators/satsrail/server.ts";
 import { satsrailProvider } from "./index.ts";
 
 // Once src/main.ts lists the provider, registering it again would be a duplicate.
@@ -29,24 +29,28 @@ describeEachDatabase("satsrail: cart → SatsRail simulator → HMAC webhook →
     clockOffsetMs = 0;
   });
 
-  async function setup(options: { mode?: SatsrailMode; cart?: Record<string, unknown>; baseUrlSuffix?: string; secretKey?: string; createdAgoMs?: number } = {}) {
+  async function setup(options: {
+    mode?: SatsrailMode; cart?: Record<string, unknown>; baseUrlSuffix?: string; secretKey?: string; createdAgoMs?: number;
+    settings?: Record<string, unknown>; sim?: SatsrailSimOptions; loseFirstResponse?: boolean; headers?: Record<string, string>;
+  } = {}) {
     clockOffsetMs = -(options.createdAgoMs ?? 0);
     db = await makeDb();
     bridge = await createTestBridge({ databaseUrl: db.url, extraProviders, clock });
     endpoint = await new StoreEndpoint("whsec_placeholder").start();
     const store: TestStore = await createTestStore(bridge, endpoint.url);
     endpoint.setSecret(store.signingSecret);
-    sim = await new SatsrailSimulator({ mode: options.mode ?? "docs", now: clock }).start();
+    sim = await new SatsrailSimulator({ mode: options.mode ?? "docs", now: clock, ...options.sim }).start();
     const conn = await addConnection(bridge.deps, {
       storeId: store.storeId,
       provider: "satsrail",
       livemode: false,
       credentials: { secretKey: options.secretKey ?? sim.secretKey, webhookSecret: sim.webhookSecret },
-      settings: { baseUrl: `${sim.url}${options.baseUrlSuffix ?? ""}` },
+      settings: { baseUrl: `${sim.url}${options.baseUrlSuffix ?? ""}`, ...options.settings },
     });
     const b = bridge;
     sim.deliver = async (body, headers) => b.app.request(new URL(conn.webhookUrl).pathname, { method: "POST", headers, body });
-    const res = await postSession(bridge, store.testKey, cartBody({ provider: "satsrail", ...options.cart }));
+    sim.dropNextCreateResponse = options.loseFirstResponse ?? false;
+    const res = await postSession(bridge, store.testKey, cartBody({ provider: "satsrail", ...options.cart }), options.headers);
     const session = (await res.json()) as { id: string; status: string; error?: { code: string; message: string } };
     const token = [...sim.sessions.keys()].at(-1) ?? "";
     clockOffsetMs = 0;
@@ -63,6 +67,26 @@ describeEachDatabase("satsrail: cart → SatsRail simulator → HMAC webhook →
     const res = await b.app.request(`/v1/checkout_sessions/${id}`, { headers: { authorization: `Bearer ${store.testKey}` } });
     return (await res.json()) as { status: string; amountPaid: string };
   }
+
+  it("sends no Idempotency-Key by default (SatsRail documents none)", async () => {
+    const { res, sim } = await setup({ headers: { "idempotency-key": "order-1001-a" } });
+    expect(res.status).toBe(201);
+    expect(sim.creates()[0]!.headers["idempotency-key"]).toBeUndefined();
+  });
+
+  it("with idempotencyHeader set, a create whose answer was lost is retried by the store into the one session", async () => {
+    const headers = { "idempotency-key": "order-1001-a" };
+    const { res, store, sim, bridge } = await setup({ settings: { idempotencyHeader: "Idempotency-Key" }, sim: { idempotency: "honoured" }, loseFirstResponse: true, headers });
+    expect(res.status).toBe(502);
+    const retried = await postSession(bridge, store.testKey, cartBody({ provider: "satsrail" }), headers);
+    expect(retried.status).toBe(201);
+    expect(sim.sessions.size).toBe(1);
+    const [lost, retry] = sim.creates();
+    expect(lost!.headers["idempotency-key"]).toMatch(/^cartbridge-[0-9a-f]{48}$/);
+    expect(retry!.headers["idempotency-key"]).toBe(lost!.headers["idempotency-key"]);
+    const session = (await retried.json()) as { id: string };
+    expect((await bridge.app.request(`/pay/${session.id}`)).headers.get("location")).toBe(`${sim.url}/checkout/${[...sim.sessions.keys()][0]}`);
+  });
 
   it("sends integer amount_cents in lowercase usd with our metadata, and credits a paid session once", async () => {
     const { res, store, session, token, sim, bridge, endpoint } = await setup();

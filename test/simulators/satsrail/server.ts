@@ -19,6 +19,12 @@ export type SatsrailSimStatus = "pending" | "completed" | "expired" | "cancelled
 
 export interface SatsrailSimOptions {
   mode?: SatsrailMode;
+  /**
+   * Open point: idempotency on create is not stated in the public documents. `ignored` (default) treats
+   * `Idempotency-Key` as any unknown header; `honoured` is ASSUMPTION [INF]: a Stripe-like replay of the
+   * first answer for the same key.
+   */
+  idempotency?: "ignored" | "honoured";
   now?: () => Date;
 }
 
@@ -89,12 +95,17 @@ export class SatsrailSimulator {
   goneWhenExpired = false;
   /** The next API call answers this status with the error envelope (429 adds Retry-After). */
   failNext: number | undefined;
+  /** The next create makes the session, then answers 502: the response is lost on the way. */
+  dropNextCreateResponse = false;
+  readonly idempotency: "ignored" | "honoured";
+  private readonly replays = new Map<string, string>();
   url = "";
   private server: Server | undefined;
   private readonly now: () => Date;
 
   constructor(options: SatsrailSimOptions = {}) {
     this.mode = options.mode ?? "docs";
+    this.idempotency = options.idempotency ?? "ignored";
     this.now = options.now ?? (() => new Date());
   }
 
@@ -141,6 +152,9 @@ export class SatsrailSimulator {
     });
     app.post("/api/v1/checkout_sessions", async (c) => {
       const raw = await c.req.text();
+      const idempotencyKey = this.idempotency === "honoured" ? c.req.header("idempotency-key") : undefined;
+      const replayed = idempotencyKey ? this.replays.get(idempotencyKey) : undefined;
+      if (replayed) return c.json(this.record(replayed), 201);
       let parsed: unknown;
       try {
         parsed = JSON.parse(raw);
@@ -186,6 +200,11 @@ export class SatsrailSimulator {
         payment_hash: null,
       };
       this.sessions.set(token, record);
+      if (idempotencyKey) this.replays.set(idempotencyKey, token);
+      if (this.dropNextCreateResponse) {
+        this.dropNextCreateResponse = false;
+        return c.text("Bad Gateway", 502);
+      }
       return c.json(record, 201);
     });
     app.get("/api/v1/checkout_sessions/:id", (c) => {
