@@ -4,7 +4,7 @@ import { HDKey } from "@scure/bip32";
 import { mnemonicToSeedSync } from "@scure/bip39";
 import { mnemonicToAccount } from "viem/accounts";
 import { fiatMinorForPaid, formatTokenUnits, priceFromDecimal, tokenUnitsFor } from "./amounts.ts";
-import { depositAddress, isValidXpub } from "./derive.ts";
+import { depositAddress, isValidXpub, xpubProblem } from "./derive.ts";
 import { priceFromAggregator, RateUnavailableError } from "./rates.ts";
 import { decide } from "../../src/usecases/apply-payment.ts";
 import type { SessionRow } from "../../src/db/schema.ts";
@@ -88,5 +88,19 @@ describe("deposit addresses from an xpub", () => {
     expect(isValidXpub(key.publicExtendedKey)).toBe(true);
     expect(isValidXpub(key.privateExtendedKey)).toBe(false);
     expect(isValidXpub("xpub-nonsense")).toBe(false);
+  });
+  it("must be the account-level key (depth 3, m/44'/60'/0'), so the addresses are the wallet's own", () => {
+    const master = HDKey.fromMasterSeed(mnemonicToSeedSync(testMnemonic));
+    expect(xpubProblem(master.publicExtendedKey)).toMatch(/depth 0/);
+    expect(xpubProblem(master.derive("m/44'/60'/0'/0").publicExtendedKey)).toMatch(/depth 4/);
+    expect(xpubProblem(master.derive("m/44'/60'/0'").privateExtendedKey)).toMatch(/private key/);
+    expect(xpubProblem(master.derive("m/44'/60'/0'").publicExtendedKey)).toBeUndefined();
+  });
+  it("read a testnet tpub with its own version bytes, giving the same addresses as the xpub", () => {
+    const testnet = { private: 0x04358394, public: 0x043587cf };
+    const tpub = HDKey.fromMasterSeed(mnemonicToSeedSync(testMnemonic), testnet).derive("m/44'/60'/0'").publicExtendedKey;
+    expect(tpub.startsWith("tpub")).toBe(true);
+    expect(xpubProblem(tpub)).toBeUndefined();
+    expect(depositAddress(tpub, 3)).toBe(mnemonicToAccount(testMnemonic, { addressIndex: 3 }).address);
   });
 });

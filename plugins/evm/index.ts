@@ -13,7 +13,7 @@ import {
 } from "../types.ts";
 import { tokenUnitsFor, formatTokenUnits } from "./amounts.ts";
 import { evmCredentialsSchema, evmSettingsSchema, findAsset, type EvmCredentials, type EvmSettings } from "./config.ts";
-import { depositAddress, isValidXpub, xpubId } from "./derive.ts";
+import { depositAddress, xpubId, xpubProblem } from "./derive.ts";
 import { evmPageRoutes } from "./page.ts";
 import { configuredRates, describeRate, RateUnavailableError, type RateSource } from "./rates.ts";
 import { rpcClient } from "./rpc.ts";
@@ -38,7 +38,10 @@ export function createEvmProvider(options: EvmProviderOptions = {}): PaymentProv
   return {
     name: "evm",
     displayName: "EVM (self-custodial)",
-    credentialsSchema: evmCredentialsSchema.refine((c) => isValidXpub(c.xpub), "not a valid extended public key"),
+    credentialsSchema: evmCredentialsSchema.superRefine((c, ctx) => {
+      const problem = xpubProblem(c.xpub);
+      if (problem) ctx.addIssue({ code: "custom", path: ["xpub"], message: problem });
+    }),
     settingsSchema: evmSettingsSchema,
     // No platform sends webhooks: the bridge reads the chain itself.
     webhookTrust: "signed",
