@@ -101,6 +101,33 @@ describeEachDatabase("woocommerce adapter over plain HTTP (OAuth 1.0a) against t
     expect(notes[0]).toContain("20.00 USD received, but 40.00 USD was due: 20.00 USD is missing");
   });
 
+  it("underpaid after WooCommerce's hold-stock timer cancelled the order: on hold, and the note says it was reopened", async () => {
+    const order = sim.createOrder({ total: "40.00", ageMinutes: 90 });
+    const { hosted } = await checkout(bridge, sim, store, order);
+    expect(sim.cancelUnpaidOrders()).toEqual([order.id]);
+    await pay(bridge, hosted, "underpaid");
+
+    expect(order.status).toBe("on-hold");
+    const notes = cartbridgeNotes(order);
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toContain("20.00 USD is missing");
+    expect(notes[0]).toContain("had been cancelled (e.g. by WooCommerce's hold-stock timer) and was reopened and put on hold");
+  });
+
+  it("underpaid with an amount that cannot be parsed: the note says 'part of the amount', never 'part USD'", async () => {
+    const order = sim.createOrder({ total: "40.00" });
+    const key = sim.createKey();
+    const update = fakeUpdate(String(order.id), order.order_key);
+    update.session = { ...update.session, status: "underpaid", amountPaid: "twenty" };
+    const result = await woocommerceStoreAdapter.deliver(update, {
+      storeId: "st_x", credentials: { url: sim.url, consumerKey: key.consumerKey, consumerSecret: key.consumerSecret }, fetch, timeoutMs: 5000, now: () => new Date(),
+    });
+    expect(result.ok).toBe(true);
+    const [note] = cartbridgeNotes(order);
+    expect(note).toContain("part of the amount is missing. The order is on hold");
+    expect(note).not.toMatch(/part [A-Z]{3} is missing/);
+  });
+
   it("underpaid, then topped up to paid: on-hold order is completed (set_paid would be ignored on on-hold)", async () => {
     const order = sim.createOrder({ total: "40.00" });
     const { hosted } = await checkout(bridge, sim, store, order);

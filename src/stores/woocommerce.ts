@@ -338,18 +338,24 @@ export async function applyUpdateToOrder(api: WooOrdersApi, update: StoreUpdate)
     }
     case "underpaid": {
       const missing = missingAmount(session);
-      const text = `Crypto payment of ${session.amountPaid} ${session.currency} received, but ${session.amount} ${session.currency} was due: ${missing ?? "part"} ${session.currency} is missing. The order is on hold; ask the buyer to pay the rest or refund.`;
+      // Without a parseable amount say so in words: never "part USD is missing".
+      const shortfall = `Crypto payment of ${session.amountPaid} ${session.currency} received, but ${session.amount} ${session.currency} was due: ${missing ? `${missing} ${session.currency} is missing` : "part of the amount is missing"}.`;
       if (paidOrderStatuses.has(order.status)) {
-        await note(`${text.replace(/ The order is on hold;.*$/, "")} The order is already ${order.status} and was left as is.${describePayments(session)}`);
+        await note(`${shortfall} The order is already ${order.status} and was left as is.${describePayments(session)}`);
         return { actions };
       }
+      let outcome = "The order is on hold; ask the buyer to pay the rest or refund.";
       if (order.status !== "on-hold" && (unpaidOrderStatuses.has(order.status) || order.status === "cancelled")) {
         await api.updateOrder(orderId, { status: "on-hold", meta_data: paymentMeta(session) });
+        if (order.status === "cancelled") {
+          actions.push("reopened_cancelled");
+          outcome = "The order had been cancelled (e.g. by WooCommerce's hold-stock timer) and was reopened and put on hold; check stock, then ask the buyer to pay the rest or refund.";
+        }
         actions.push("on-hold");
       } else {
         await api.updateOrder(orderId, { meta_data: paymentMeta(session) });
       }
-      await note(text + describePayments(session));
+      await note(`${shortfall} ${outcome}${describePayments(session)}`);
       return { actions };
     }
     case "unpaid_end": {
