@@ -3,7 +3,7 @@
  * m/44'/60'/0'/0/i), so the merchant's own wallet shows the funds. Only public keys are involved.
  */
 import { createHash } from "node:crypto";
-import { HDKey } from "@scure/bip32";
+import { HARDENED_OFFSET, HDKey } from "@scure/bip32";
 import { secp256k1 } from "@noble/curves/secp256k1";
 import { bytesToHex, type Address } from "viem";
 import { publicKeyToAddress } from "viem/accounts";
@@ -50,7 +50,7 @@ export function xpubProblem(xpub: string): string | undefined {
   }
   if (key.privateKey) return "a private key: give the extended public key (xpub…), never the xprv";
   if (!key.publicKey) return "not a valid extended public key";
-  if (key.depth !== 3 || key.index < HDKey.HARDENED_OFFSET) {
+  if (key.depth !== 3 || key.index < HARDENED_OFFSET) {
     return `an extended public key at depth ${key.depth}; export the account-level key m/44'/60'/0' (depth 3)`;
   }
   return undefined;
