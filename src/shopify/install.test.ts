@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { describeEachDatabase, type TestDatabase } from "../../test/support/databases.ts";
 import { drain, simulate } from "../../test/support/bridge.ts";
-import { createShopifyWorld, describeWithShopify, installViaOAuth, installWithSandbox, postWebhook, testShop, type ShopifyWorld } from "../../test/simulators/shopify/harness.ts";
+import { createShopifyWorld, describeWithShopify, installViaOAuth, installWithSandbox, mtlsHeader, postWebhook, testShop, type ShopifyWorld } from "../../test/simulators/shopify/harness.ts";
 import { addConnection } from "../usecases/connections.ts";
 import { offlineSessionId } from "./api.ts";
 import { sessionStorage } from "./shops.ts";
@@ -126,5 +126,43 @@ describeWithShopify("Shopify install, uninstall and compliance", (schemas) => {
       expect(await sdb().selectFrom("shopify_order_links").selectAll().execute()).toHaveLength(0);
     });
 
+      it("customers/redact also finds the buyer's Payments Apps sessions by e-mail and scrubs the store updates", async () => {
+      await installWithSandbox(world);
+      const kysely = world.bridge.deps.db.kysely;
+      const payHosted = async (payUrl: string) => {
+        const hosted = (await world.bridge.app.request(new URL(payUrl).pathname)).headers.get("location")!;
+        await simulate(world.bridge, hosted, "paid");
+      };
+      const order = world.shopify.addOrder(testShop, { totalMinor: 1000n, email: "buyer@example.com" });
+      const other = world.shopify.addOrder(testShop, { totalMinor: 1000n, email: "someone-else@example.com" });
+      for (const o of [order, other]) await postWebhook(world, world.shopify.webhook("orders/create", testShop, world.shopify.orderPayload(o)));
+      const partner = await world.bridge.app.request("/shopify/payments/sessions", {
+        method: "POST",
+        headers: { "content-type": "application/json", "shopify-shop-domain": testShop, [mtlsHeader.name]: mtlsHeader.value },
+        body: JSON.stringify({
+          id: "ps_gdpr", gid: "gid://shopify/PaymentSession/ps_gdpr", amount: "5.00", currency: "USD", test: true, kind: "sale",
+          payment_method: { type: "offsite", data: { cancel_url: `https://${testShop}/cancel` } }, customer: { email: "Buyer@Example.com" },
+        }),
+      });
+      expect(partner.status).toBe(201);
+      await payHosted(((await partner.json()) as { redirect_url: string }).redirect_url);
+      for (const s of await kysely.selectFrom("checkout_sessions").select("id").where("order_id", "!=", "ps_gdpr").execute()) await payHosted(`http://bridge.test/pay/${s.id}`);
+      await drain(world.bridge);
+      const emails = async () => (await kysely.selectFrom("checkout_sessions").select(["order_id", "customer_email"]).orderBy("order_id").execute());
+      const payloads = async () => (await kysely.selectFrom("store_updates").select("payload_json").execute()).map((u) => u.payload_json).join("\n");
+      expect(await payloads()).toMatch(/buyer@example\.com/i);
+
+      const res = await postWebhook(world, world.shopify.webhook("customers/redact", testShop, {
+        shop_domain: testShop, customer: { id: 7, email: "buyer@example.com" }, orders_to_redact: [Number(order.id)],
+      }));
+      expect(await res.json()).toMatchObject({ outcome: "redacted 2" });
+      expect(await emails()).toEqual([
+        { order_id: order.id, customer_email: null },
+        { order_id: other.id, customer_email: "someone-else@example.com" },
+        { order_id: "ps_gdpr", customer_email: null },
+      ]);
+      expect(await payloads()).not.toMatch(/buyer@example\.com/i);
+      expect(await payloads()).toContain("someone-else@example.com");
+    });
   });
 });

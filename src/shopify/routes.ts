@@ -152,7 +152,8 @@ export function shopifyRoutes(deps: BridgeDeps, options: ShopifyOptions): Hono<A
         return "noted";
       case "CUSTOMERS_REDACT": {
         const ids = Array.isArray(payload.orders_to_redact) ? payload.orders_to_redact.map(String).filter((x) => /^\d+$/.test(x)) : [];
-        return `redacted ${await redactCustomer(deps, shop, ids)}`;
+        const email = (payload.customer as { email?: unknown } | undefined)?.email;
+        return `redacted ${await redactCustomer(deps, shop, { orderIds: ids, ...(typeof email === "string" && email ? { email } : {}) })}`;
       }
       case "SHOP_REDACT":
         await redactShop(deps, shop);

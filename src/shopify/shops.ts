@@ -99,15 +99,41 @@ export async function redactShop(deps: BridgeDeps, shop: string): Promise<void> 
   await db.deleteFrom("shopify_sessions").where("shop", "=", shop).execute();
   await db.deleteFrom("shopify_order_links").where("shop", "=", shop).execute();
   if (row) {
-    await db.updateTable("checkout_sessions").set({ customer_email: null }).where("store_id", "=", row.store_id).execute();
+    const sessions = await deps.db.kysely.selectFrom("checkout_sessions").select("id").where("store_id", "=", row.store_id).execute();
+    await eraseBuyerEmails(deps, sessions.map((x) => x.id));
   }
 }
 
-/** `customers/redact`: the bridge keeps a buyer's e-mail on the sessions of their orders; it is erased. */
-export async function redactCustomer(deps: BridgeDeps, shop: string, orderIds: string[]): Promise<number> {
+/**
+ * `customers/redact`: the bridge keeps a buyer's e-mail on their sessions and in the store updates made from
+ * them; both are erased. Sessions are found by the listed orders (manual route: the session's order id is
+ * Shopify's) and by the customer's e-mail (Payments Apps route: the session's order id is Shopify's payment
+ * session id, which the request does not list).
+ */
+export async function redactCustomer(deps: BridgeDeps, shop: string, customer: { orderIds: string[]; email?: string }): Promise<number> {
   const row = await shopifyDb(deps.db.kysely).selectFrom("shopify_shops").select("store_id").where("shop", "=", shop).executeTakeFirst();
-  if (!row || orderIds.length === 0) return 0;
-  const result = await deps.db.kysely.updateTable("checkout_sessions").set({ customer_email: null })
-    .where("store_id", "=", row.store_id).where("order_id", "in", orderIds).executeTakeFirst();
-  return Number(result.numUpdatedRows);
+  const email = customer.email?.trim().toLowerCase();
+  if (!row || (customer.orderIds.length === 0 && !email)) return 0;
+  const sessions = await deps.db.kysely.selectFrom("checkout_sessions").select("id").where("store_id", "=", row.store_id)
+    .where((eb) => eb.or([
+      ...(customer.orderIds.length ? [eb("order_id", "in", customer.orderIds)] : []),
+      ...(email ? [eb(eb.fn<string>("lower", ["customer_email"]), "=", email)] : []),
+    ]))
+    .execute();
+  return eraseBuyerEmails(deps, sessions.map((x) => x.id));
+}
+
+/** Clears the buyer's e-mail from these sessions and from the store-update payloads that copied it. */
+async function eraseBuyerEmails(deps: BridgeDeps, sessionIds: string[]): Promise<number> {
+  if (!sessionIds.length) return 0;
+  const db = deps.db.kysely;
+  const cleared = await db.updateTable("checkout_sessions").set({ customer_email: null }).where("id", "in", sessionIds).executeTakeFirst();
+  const updates = await db.selectFrom("store_updates").select(["id", "payload_json"]).where("session_id", "in", sessionIds).execute();
+  for (const u of updates) {
+    const payload = JSON.parse(u.payload_json) as { session?: { customer?: unknown } };
+    if (payload.session?.customer === undefined) continue;
+    delete payload.session.customer;
+    await db.updateTable("store_updates").set({ payload_json: JSON.stringify(payload) }).where("id", "=", u.id).execute();
+  }
+  return Number(cleared.numUpdatedRows);
 }
