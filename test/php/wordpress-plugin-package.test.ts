@@ -32,6 +32,41 @@ function filesUnder(dir: string, ext: string): string[] {
   });
 }
 
+/** The code without comments and strings (PHP's own tokenizer), so text never looks like syntax. */
+function codeOnly(source: string): string {
+  const strip = "foreach (token_get_all(stream_get_contents(STDIN)) as $t) { if (is_array($t) && in_array($t[0], [T_COMMENT, T_DOC_COMMENT, T_CONSTANT_ENCAPSED_STRING, T_ENCAPSED_AND_WHITESPACE, T_INLINE_HTML], true)) { echo $t[0] === T_CONSTANT_ENCAPSED_STRING ? \"''\" : ' '; continue; } echo is_array($t) ? $t[1] : $t; }";
+  const run = spawnSync("php", ["-r", strip], { input: source, encoding: "utf8" });
+  if (run.status !== 0) throw new Error(`php tokenizer: ${run.stderr}`);
+  return run.stdout;
+}
+
+/** PHP 8.0+ syntax and functions a PHP 7.4 install would choke on; `all` is the whole plugin, for polyfills. */
+function php8Syntax(source: string, all: string): string[] {
+  const code = codeOnly(source);
+  const found: string[] = [];
+  const rules: [string, RegExp][] = [
+    // An identifier (no $) and a single colon right after "(" or ",": a named argument.
+    ["named argument", /[(,]\s*[A-Za-z_]\w*\s*:(?!:)/],
+    ["union type (parameter)", /[(,]\s*\??[A-Za-z_\\][\w\\]*\s*\|\s*[A-Za-z_\\][\w\\]*\s+&?(?:\.\.\.)?\$/],
+    ["union type (return)", /\)\s*:\s*\??[A-Za-z_\\][\w\\]*\s*\|/],
+    ["constructor promotion", /function\s+__construct\s*\([^{]*?\b(?:public|private|protected)\b/],
+    ["trailing comma in a parameter list", /\bfunction\b[^{;]*?,\s*\)\s*(?::|\{|\buse\b|;)/],
+    ["catch without a variable", /\bcatch\s*\([^)$]*\)/],
+    ["match", /\bmatch\s*\(/],
+    ["nullsafe operator", /\?->/],
+    ["attribute", /#\[/],
+    ["mixed type", /\bfunction\b[^{;]*?\bmixed\b/],
+    ["enum", /\benum\s+\w+/],
+    ["readonly", /\breadonly\s+/],
+  ];
+  for (const [name, rule] of rules) if (rule.test(code)) found.push(name);
+  for (const fn of ["str_contains", "str_starts_with", "str_ends_with"]) {
+    const polyfilled = new RegExp(`function_exists\\(\\s*'${fn}'\\s*\\)[\\s\\S]*?function\\s+${fn}\\s*\\(`).test(all);
+    if (new RegExp(`(?<![\\w>$])${fn}\\s*\\(`).test(code.replace(new RegExp(`function\\s+${fn}\\s*\\(`, "g"), "")) && !polyfilled) found.push(`${fn} without a polyfill`);
+  }
+  return found;
+}
+
 describeTools("wordpress-plugin package", () => {
   it("build-zip.sh makes an installable zip: one top folder, main file header, readme.txt, .pot, uninstall.php", () => {
     const dir = mkdtempSync(join(tmpdir(), "cartbridge-zip-"));
@@ -85,10 +120,35 @@ describeTools("wordpress-plugin package", () => {
       const code = readFileSync(file, "utf8");
       const name = relative(pluginDir, file);
       if (name !== "uninstall.php" && !name.endsWith("index.php")) expect(code, name).toContain("defined( 'ABSPATH' ) || exit;");
-      for (const php8 of [/\?->/, /\bmatch\s*\(/, /\bstr_(contains|starts_with|ends_with)\s*\(/, /\bfunction\s*\([^)]*\bmixed\b/, /#\[/, /\benum\s+\w+/, /\breadonly\s+/]) {
-        expect(php8.test(code), `${name} uses ${php8}`).toBe(false);
-      }
     }
+    const all = files.map((f) => readFileSync(f, "utf8")).join("\n");
+    for (const file of files) expect(php8Syntax(readFileSync(file, "utf8"), all), relative(pluginDir, file)).toEqual([]);
+  });
+
+  it("the PHP 7.4 guard catches each PHP 8-only construct and passes PHP 7.4 code", () => {
+    const php8: Record<string, string> = {
+      "named argument": "<?php\nhtml_entity_decode( $s, flags: ENT_QUOTES );",
+      "union type (parameter)": "<?php\nfunction f( int|string $a ) {}",
+      "union type (return)": "<?php\nfunction f( $a ): int|false { return 1; }",
+      "constructor promotion": "<?php\nclass A { public function __construct( private $client ) {} }",
+      "trailing comma in a parameter list": "<?php\nfunction f(\n\t$a,\n\t$b = array(),\n) {}",
+      "catch without a variable": "<?php\ntry { f(); } catch ( Exception ) {}",
+      "match": "<?php\n$x = match ( $a ) { 1 => 'a', default => 'b' };",
+      "nullsafe operator": "<?php\n$x = $order?->get_id();",
+      "str_contains without a polyfill": "<?php\nif ( str_contains( $a, 'b' ) ) {}",
+      "str_starts_with without a polyfill": "<?php\nif ( str_starts_with( $a, 'b' ) ) {}",
+      "attribute": "<?php\n#[Deprecated]\nfunction f() {}",
+      "mixed type": "<?php\nfunction f( mixed $a ) {}",
+    };
+    for (const [construct, code] of Object.entries(php8)) expect(php8Syntax(code, code), construct).toContain(construct);
+    const php74 = [
+      "<?php\n$x = $a ? CONST_A : CONST_B; $y = f( $a ? 'x: y' : 'z' ); $z = A::B;",
+      "<?php\nswitch ( $a ) { case 'x': break; default: break; }",
+      "<?php\nfunction f( ?int $a, array $b = array(), $c = null ): ?string { return null; }\n$f = function ( $a ) use ( $b ): int { return $a | $b; };",
+      "<?php\nf( $a, $b, ); // a trailing comma in a call is PHP 7.3\ntry { f(); } catch ( Exception $e ) {}\npreg_match( '/x/', $s ); $o->get_id();",
+      "<?php\nif ( ! function_exists( 'str_contains' ) ) {\n\tfunction str_contains( $h, $n ) { return '' === $n || false !== strpos( $h, $n ); }\n}\nif ( str_contains( $a, 'b' ) ) {} // named: value, union|type in a comment\n$s = 'match ( $a ) and ?-> in a string';",
+    ];
+    for (const code of php74) expect(php8Syntax(code, code), code).toEqual([]);
   });
 
   it("the .pot holds every translatable string of the plugin (regenerate with test/php/make-pot.sh)", () => {
