@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { sha256Hex } from "../crypto/secrets.ts";
 import type { BridgeDeps } from "../deps.ts";
 import { authenticateApiKey, type AuthenticatedStore } from "../usecases/stores.ts";
 import { ApiError } from "./errors.ts";
@@ -7,7 +8,8 @@ export type AppEnv = {
   Variables: {
     requestId: string;
     store: AuthenticatedStore;
-    apiKeyHash: string;
+    /** Names the caller's key for the rate limit: its SHA-256 (two keys never share a bucket). */
+    rateLimitKey: string;
   };
 };
 
@@ -25,7 +27,7 @@ export function requireApiKey(deps: BridgeDeps): MiddlewareHandler<AppEnv> {
       });
     }
     c.set("store", store);
-    c.set("apiKeyHash", key.slice(0, 16));
+    c.set("rateLimitKey", sha256Hex(key));
     await next();
   };
 }
@@ -38,7 +40,7 @@ export function rateLimit(perMinute: number, clock: () => Date): MiddlewareHandl
   const windows = new Map<string, { start: number; count: number }>();
   return async (c, next) => {
     if (perMinute <= 0) return next();
-    const key = c.get("apiKeyHash") ?? "anonymous";
+    const key = c.get("rateLimitKey") ?? "anonymous";
     const now = clock().getTime();
     const windowStart = now - (now % 60_000);
     let w = windows.get(key);

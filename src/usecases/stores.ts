@@ -106,11 +106,13 @@ export interface AuthenticatedStore {
 }
 
 /**
- * Successful look-ups are remembered for a few seconds per process: the store API's hot path then costs
- * no query for the key. A revoked key therefore stops working within `authCacheMs` everywhere.
+ * Look-ups are remembered for a few seconds per process: the store API's hot path then costs no query for
+ * the key, and a client retrying a wrong key in a loop costs none either. A revoked key therefore stops
+ * working within `authCacheMs` everywhere. (Keys are random, so no key is refused for having been tried
+ * before it existed.)
  */
 export const authCacheMs = 5_000;
-const authCache = new WeakMap<BridgeDeps, Map<string, { at: number; value: AuthenticatedStore }>>();
+const authCache = new WeakMap<BridgeDeps, Map<string, { at: number; value: AuthenticatedStore | undefined }>>();
 
 export async function authenticateApiKey(deps: BridgeDeps, key: string): Promise<AuthenticatedStore | undefined> {
   if (!/^sk_(test|live)_[A-Za-z0-9_-]{10,}$/.test(key)) return undefined;
@@ -121,10 +123,8 @@ export async function authenticateApiKey(deps: BridgeDeps, key: string): Promise
   const hit = cache.get(hash);
   if (hit && nowMs - hit.at < authCacheMs) return hit.value;
   const value = await lookUpApiKey(deps, hash);
-  if (value) {
-    if (cache.size > 10_000) cache.clear();
-    cache.set(hash, { at: nowMs, value });
-  } else cache.delete(hash);
+  if (cache.size > 10_000) cache.clear();
+  cache.set(hash, { at: nowMs, value });
   return value;
 }
 
