@@ -49,6 +49,7 @@ describeWithShopify("Shopify install, uninstall and compliance", (schemas) => {
       const res = await world.bridge.app.request(`/shopify/app?shop=${testShop}&id_token=${idToken}`);
       expect(res.status).toBe(200);
       expect(await res.text()).toContain("Pay with crypto");
+      expect(res.headers.get("content-security-policy")).toBe(`frame-ancestors https://${testShop} https://admin.shopify.com;`);
       expect(world.shopify.tokens.size).toBe(1);
       expect(await sdb().selectFrom("shopify_shops").selectAll().execute()).toHaveLength(1);
       // A second load does not exchange again.

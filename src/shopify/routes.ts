@@ -77,6 +77,8 @@ export function shopifyRoutes(deps: BridgeDeps, options: ShopifyOptions): Hono<A
     }
     const connections = await deps.db.kysely.selectFrom("provider_connections").select(["provider", "livemode"])
       .where("store_id", "=", installed.store_id).where("disabled_at", "is", null).execute();
+    // Shopify's embedded-app rule: only this shop's admin may frame the page (clickjacking).
+    c.header("content-security-policy", `frame-ancestors https://${installed.shop} https://admin.shopify.com;`);
     return c.html(adminPage(installed.shop, installed.store_id, settings.manualPaymentMethodName, connections.map((x) => `${x.provider} (${x.livemode ? "live" : "test"})`)));
   });
 
