@@ -1,6 +1,8 @@
 import { expect, it } from "vitest";
 import { describeWithShopify } from "../../test/simulators/shopify/harness.ts";
-import { validateDocument, variableErrors } from "../../test/simulators/shopify/schemas.ts";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { assertPinnedIntegrity, devMcpIntegrity, devMcpPackage, schemaCacheDir, validateDocument, variableErrors } from "../../test/simulators/shopify/schemas.ts";
 import { FakeShopify } from "../../test/simulators/shopify/server.ts";
 import { testApp, testShop } from "../../test/simulators/shopify/harness.ts";
 import { shopifyApiVersion } from "./api.ts";
@@ -48,5 +50,12 @@ describeWithShopify(`GraphQL documents against Shopify's published ${shopifyApiV
     } finally {
       await shopify.stop();
     }
+  });
+
+  it("the schema package is checked against its pinned sha512, not against the registry that serves it", () => {
+    expect(devMcpIntegrity).toMatch(/^sha512-[A-Za-z0-9+/]{86}==$/);
+    expect(() => assertPinnedIntegrity(Buffer.from("a different tarball"))).toThrow(/integrity mismatch/);
+    const source = join(schemaCacheDir, "SOURCE.txt");
+    if (existsSync(source)) expect(readFileSync(source, "utf8").split("\n")[0]).toBe(`${devMcpPackage} ${devMcpIntegrity}`);
   });
 });

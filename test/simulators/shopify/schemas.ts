@@ -2,7 +2,7 @@
  * Shopify's published GraphQL schemas for the API version the bridge targets, fetched once into
  * test/.cache/ (gitignored) from the pinned npm package `@shopify/dev-mcp@1.16.0`, which bundles them.
  * That package has heavy dependencies, so it is not installed: its tarball is fetched with `npm pack`,
- * checked against the registry's `dist.integrity`, and only the two schema files are extracted.
+ * checked against the sha512 integrity pinned below, and only the two schema files are extracted.
  * A lock directory keeps parallel test workers from fetching at the same time.
  */
 import { execFile } from "node:child_process";
@@ -20,6 +20,12 @@ import { shopifyApiVersion } from "../../../src/shopify/api.ts";
 
 const run = promisify(execFile);
 export const devMcpPackage = "@shopify/dev-mcp@1.16.0";
+/**
+ * The tarball's sha512 (its npm `dist.integrity`), pinned here when the version was chosen: the download is
+ * checked against this constant, not against what the same registry says at fetch time, so a registry that
+ * served a different tarball could not vouch for it too.
+ */
+export const devMcpIntegrity = "sha512-tqgRnK7sQhjew+htxtleTH23nXB5fZcsrhWgEkomsorGXvLOB2mh2upwZm8uzuTDNTZnqtLMe64yIwh6s2awtw==";
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 export const schemaCacheDir = join(repoRoot, "test", ".cache", "shopify-schemas");
 const files = { admin: `admin_${shopifyApiVersion}.json.gz`, paymentsApps: `payments-apps_${shopifyApiVersion}.json.gz` } as const;
@@ -68,9 +74,6 @@ async function withLock<T>(fn: () => Promise<T>): Promise<T> {
 
 async function fetchIntoCache(): Promise<void> {
   const npmEnv = { ...process.env, npm_config_loglevel: "error", npm_config_update_notifier: "false" };
-  const { stdout: integrityOut } = await run("npm", ["view", devMcpPackage, "dist.integrity"], { env: npmEnv, timeout: 60_000 });
-  const integrity = integrityOut.trim();
-  if (!integrity.startsWith("sha512-")) throw new Error(`unexpected integrity from the registry: ${integrity}`);
   const work = join(schemaCacheDir, `.fetch-${process.pid}`);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -78,15 +81,20 @@ async function fetchIntoCache(): Promise<void> {
     const { stdout } = await run("npm", ["pack", devMcpPackage, "--pack-destination", work, "--json"], { env: npmEnv, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
     const packed = JSON.parse(stdout) as { filename: string }[];
     const tarball = join(work, packed[0]!.filename.replace(/^@/, "").replace(/\//g, "-"));
-    const actual = `sha512-${createHash("sha512").update(readFileSync(tarball)).digest("base64")}`;
-    if (actual !== integrity) throw new Error(`${devMcpPackage} tarball integrity mismatch: ${actual} ≠ ${integrity}`);
+    assertPinnedIntegrity(readFileSync(tarball));
     const members = Object.values(files).map((f) => `package/dist/data/${f}`);
     await run("tar", ["-xzf", tarball, "-C", work, ...members], { timeout: 60_000 });
     for (const f of Object.values(files)) renameSync(join(work, "package", "dist", "data", f), join(schemaCacheDir, f));
-    writeFileSync(join(schemaCacheDir, "SOURCE.txt"), `${devMcpPackage} ${integrity}\n${Object.values(files).join("\n")}\n`);
+    writeFileSync(join(schemaCacheDir, "SOURCE.txt"), `${devMcpPackage} ${devMcpIntegrity}\n${Object.values(files).join("\n")}\n`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Throws unless `tarball` is the pinned release of the package. */
+export function assertPinnedIntegrity(tarball: Buffer): void {
+  const actual = `sha512-${createHash("sha512").update(tarball).digest("base64")}`;
+  if (actual !== devMcpIntegrity) throw new Error(`${devMcpPackage} tarball integrity mismatch: ${actual} ≠ pinned ${devMcpIntegrity}`);
 }
 
 let loaded: Promise<SchemaResult> | undefined;
