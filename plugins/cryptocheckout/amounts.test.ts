@@ -107,6 +107,18 @@ describe("cryptocheckout amounts", () => {
     });
   });
 
+  it("refuses, as not retryable, a created session whose fiat amount is not the one sent", async () => {
+    const cart = fc.sample(cartArb, { numRuns: 1, seed: 5 })[0]!;
+    const sent = sessionFor(cart, "cs_readback");
+    sim.nextFiatAmount = "0.01";
+    const refused = await cryptoCheckoutProvider.createSession(sent, ctx).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ name: "ProviderRequestError", retryable: false, message: expect.stringContaining("is for 0.01") });
+    // The same amount written otherwise ("40" for "40.00") is the same amount.
+    const usd = { ...cart, currency: parseCurrency("USD")!, lines: [{ quantity: 1, unit: 4000n }], shipping: 0n, tax: 0n, discount: 0n, total: 4000n };
+    sim.nextFiatAmount = "40";
+    await expect(cryptoCheckoutProvider.createSession(sessionFor(usd, "cs_readback_ok"), ctx)).resolves.toMatchObject({ providerSessionId: expect.any(String) });
+  });
+
   it("an HTTP error becomes a ProviderRequestError that says whether to retry", async () => {
     const bad = { ...ctx, credentials: { ...ctx.credentials, apiKey: "ck_test_wrong" } };
     const cart = fc.sample(cartArb, { numRuns: 1, seed: 3 })[0]!;

@@ -5,13 +5,14 @@
  * before anything is credited the session is re-read from `GET /api/v1/checkout_sessions/{id}`.
  */
 import { z } from "zod";
-import { formatDecimalAmount } from "../../src/domain/money.ts";
+import { formatDecimalAmount, parseCurrency, parseDecimalAmount } from "../../src/domain/money.ts";
 import {
   ProviderRequestError,
   WebhookVerificationError,
   type NormalizedPaymentEvent,
   type PaymentProvider,
   type ProviderContext,
+  type SessionForProvider,
 } from "../types.ts";
 import {
   amountPaid,
@@ -97,6 +98,23 @@ function metadataOf(session: CryptoCheckoutSession): Record<string, string> {
   return out;
 }
 
+/**
+ * The fiat amount read back must be the amount sent, to the minor unit: a session for another amount
+ * (a proxy that rewrote the body, an idempotent replay of some other request) must never reach a buyer.
+ * A session without `fiat` cannot be checked and is taken as created (the field is documented [V]).
+ */
+function assertEchoedAmount(created: CryptoCheckoutSession, session: SessionForProvider): void {
+  if (!created.fiat) return;
+  const currency = parseCurrency(created.fiat.currency);
+  const parsed = currency ? parseDecimalAmount(created.fiat.amount, currency) : undefined;
+  if (currency !== session.currency || !parsed?.ok || parsed.minor !== session.amountMinor) {
+    throw new ProviderRequestError(
+      `Crypto Checkout session ${created.id} is for ${created.fiat.amount} ${created.fiat.currency}, not ${formatDecimalAmount(session.amountMinor, session.currency)} ${session.currency}`,
+      false,
+    );
+  }
+}
+
 export const cryptoCheckoutProvider: PaymentProvider<CryptoCheckoutCredentials, CryptoCheckoutSettings> = {
   name: "cryptocheckout",
   displayName: "Crypto Checkout (self-hosted)",
@@ -121,6 +139,7 @@ export const cryptoCheckoutProvider: PaymentProvider<CryptoCheckoutCredentials, 
       await call(ctx, "POST", "/api/v1/checkout_sessions", { body, headers: { "idempotency-key": session.idempotencyKey } }),
     );
     if (!created.checkoutUrl) throw new ProviderRequestError("Crypto Checkout returned no checkoutUrl", false);
+    assertEchoedAmount(created, session);
     return {
       providerSessionId: created.id,
       checkoutUrl: created.checkoutUrl,

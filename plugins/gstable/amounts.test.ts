@@ -136,6 +136,15 @@ describe("gstable amounts", () => {
     expect(await res.json()).toMatchObject({ code: 400101, data: null });
   });
 
+  it("refuses, as not retryable, a created session whose amount is not the one sent; the same amount written otherwise passes", async () => {
+    const cart = fc.sample(cartArb, { numRuns: 1, seed: 6 })[0]!;
+    sim.nextAmount = Number(rescale(cart.total, 2, 6)) + 10_000; // one cent more
+    const refused = await gstableProvider.createSession(sessionFor(cart, "cs_readback"), ctx).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ name: "ProviderRequestError", retryable: false, message: expect.stringContaining("micro-USD, not") });
+    sim.nextAmount = { rawNumber: `${rescale(cart.total, 2, 6)}.0` };
+    await expect(gstableProvider.createSession(sessionFor(cart, "cs_readback_ok"), ctx)).resolves.toMatchObject({ providerSessionId: expect.any(String) });
+  });
+
   it("never rounds a re-fetched committed amount that is not whole cents: it is left out and named", async () => {
     const cart = fc.sample(cartArb, { numRuns: 1, seed: 4 })[0]!;
     const created = await gstableProvider.createSession(sessionFor(cart, "cs_subcent"), ctx);

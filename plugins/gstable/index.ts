@@ -5,6 +5,7 @@
  * over `timestamp + ":" + rawBody`, and the session is re-read with `GET /session/{id}` before crediting.
  */
 import { z } from "zod";
+import { formatDecimalAmount } from "../../src/domain/money.ts";
 import {
   ProviderRequestError,
   WebhookVerificationError,
@@ -158,6 +159,15 @@ export const gstableProvider: PaymentProvider<GstableCredentials, GstableSetting
     const created = parseSession(data);
     if (!created.paymentUrl) throw new ProviderRequestError("GStable returned no paymentUrl", false);
     const wireTotal = lineItems.reduce((sum, l) => sum + BigInt(l.unitPrice) * BigInt(l.quantity), 0n);
+    // The amount read back must be the amount sent, to the cent: a session for another amount must never
+    // reach a buyer. ASSUMPTION [INF]: `amount` is the line items' micro-USD total (the SDK types it only as
+    // a number), fees apart; a session without it cannot be checked and is taken as created.
+    if (created.amount != null && microUsdLiteralToCents(created.amount) !== session.amountMinor) {
+      throw new ProviderRequestError(
+        `GStable session ${created.sessionId} is for ${created.amount} micro-USD, not ${wireTotal} (${formatDecimalAmount(session.amountMinor, session.currency)} USD)`,
+        false,
+      );
+    }
     return {
       providerSessionId: created.sessionId,
       checkoutUrl: created.paymentUrl,

@@ -73,6 +73,8 @@ export class CryptoCheckoutSimulator {
   deliver: ((body: string, headers: Record<string, string>) => Promise<{ status: number }>) | undefined;
   /** The next create makes (and caches) the session, then answers 502: the response is lost on the way. */
   dropNextCreateResponse = false;
+  /** The next create records this fiat amount instead of the one asked for (a fault: a rewritten body). */
+  nextFiatAmount: string | undefined;
   url = "";
   private server: Server | undefined;
   private readonly idempotency = new Map<string, { bodyHash: string; status: number; body: string }>();
@@ -183,7 +185,7 @@ export class CryptoCheckoutSimulator {
       checkoutUrl: `${this.url}/checkout/${id}`,
       address: `0x${randomBytes(20).toString("hex")}`,
       amount: { wei: wei.toString(), eth: formatUnits(wei, 18) },
-      fiat: { amount: input.amount.value, currency },
+      fiat: { amount: this.nextFiatAmount ?? input.amount.value, currency },
       ethPriceUsd: formatUnits(ethPriceCents, 2),
       expiresAt: new Date(now.getTime() + 5 * 60_000).toISOString(),
       paidAt: null,
@@ -196,6 +198,7 @@ export class CryptoCheckoutSimulator {
       livemode: this.apiKey.startsWith("ck_live_"),
       createdAt: now.toISOString(),
     };
+    this.nextFiatAmount = undefined;
     this.sessions.set(id, session);
     return { status: 201, body: session };
   }

@@ -71,6 +71,8 @@ export class GstableSimulator {
   readonly requests: SimRequest[] = [];
   readonly sentEvents: { eventType: string; body: string }[] = [];
   deliver: ((body: string, headers: Record<string, string>) => Promise<{ status: number }>) | undefined;
+  /** The next create records this amount instead of the line items' total (a fault: a rewritten body). */
+  nextAmount: number | RawNumber | undefined;
   url = "";
   private server: Server | undefined;
   private readonly now: () => Date;
@@ -194,7 +196,7 @@ export class GstableSimulator {
       recipient: `0x${randomBytes(20).toString("hex")}`,
       settlementToken: input.settlementToken,
       feeModel,
-      amount: Number(total),
+      amount: this.nextAmount ?? Number(total),
       lineItems: { items },
       expirationTime,
       ...(typeof input.successUrl === "string" ? { successUrl: input.successUrl } : {}),
@@ -208,6 +210,7 @@ export class GstableSimulator {
       status: "initialized",
       metadata: plainMetadata(input.metadata),
     };
+    this.nextAmount = undefined;
     this.sessions.set(sessionId, session);
     return { session };
   }
