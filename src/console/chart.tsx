@@ -35,7 +35,9 @@ export function HourlyChart({ points }: { points: HourlyPoint[] }) {
         ))}
         {dayTicks.map((p) => {
           const i = points.indexOf(p);
-          return <text x={(i * step + 2).toFixed(2)} y={height - 6} class="tick">{new Date(p.hourStart).toISOString().slice(5, 10)}</text>;
+          // A label that would run past the right edge (today's) ends at the edge instead of being cut off.
+          const atEdge = i * step + 2 > width - 36;
+          return <text x={(atEdge ? width - 2 : i * step + 2).toFixed(2)} y={height - 6} class="tick" text-anchor={atEdge ? "end" : undefined}>{new Date(p.hourStart).toISOString().slice(5, 10)}</text>;
         })}
       </svg>
       <figcaption>

@@ -6,6 +6,7 @@
  * Needs Debian's chromium at /usr/bin/chromium: skipped (with the reason printed) when it is absent,
  * a failure under CI=true.
  */
+import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import type { Bridge } from "../bridge.ts";
@@ -114,10 +115,29 @@ describe.skipIf(unavailable && process.env.CI !== "true")(`console in Chromium${
     const update = await bridge.deps.db.kysely.selectFrom("store_updates").select("state").where("session_id", "=", sessionId).executeTakeFirstOrThrow();
     expect(update.state).toBe("dead");
 
+    // A week of earlier sessions, so the overview's chart shows a week rather than one bar.
+    const template = await bridge.deps.db.kysely.selectFrom("checkout_sessions").selectAll().where("id", "=", sessionId).executeTakeFirstOrThrow();
+    const hourMs = 3_600_000;
+    const now = bridge.deps.clock().getTime();
+    const history = Array.from({ length: 7 * 24 - 1 }, (_, i) => i + 1).flatMap((hoursAgo) => {
+      const daytime = Math.sin(((now - hoursAgo * hourMs) / hourMs / 24) * 2 * Math.PI) + 1;
+      return Array.from({ length: Math.round(daytime * 2 + (hoursAgo % 3)) }, (_, k) => ({
+        ...template,
+        id: `cs_${randomBytes(12).toString("hex")}`,
+        order_id: `A-${9000 - hoursAgo * 10 + k}`,
+        order_number: `A-${9000 - hoursAgo * 10 + k}`,
+        customer_email: `${["ana", "ben", "chen", "dana", "eli", "fay"][(hoursAgo + k) % 6]}.${hoursAgo}${k}@example.com`,
+        provider_session_id: null,
+        status: (hoursAgo + k) % 4 === 0 ? "expired" : "paid",
+        created_at: now - hoursAgo * hourMs - k * 60_000,
+        updated_at: now - hoursAgo * hourMs,
+      }));
+    });
+    for (let i = 0; i < history.length; i += 100) await bridge.deps.db.kysely.insertInto("checkout_sessions").values(history.slice(i, i + 100)).execute();
     await go("/dashboard");
     await page.screenshot({ path: screenshotPath("overview"), fullPage: true });
     await go("/dashboard/sessions");
-    await page.screenshot({ path: screenshotPath("sessions"), fullPage: true });
+    await page.screenshot({ path: screenshotPath("sessions"), fullPage: false });
     await page.fill("#q", "B-1001");
     await page.click("form.search button");
     const rows = page.locator("tbody tr");
