@@ -130,6 +130,11 @@ describe("OpenAPI document", () => {
     await shop.stop();
   });
 
+  it("names every error code the WooCommerce connect route can answer", () => {
+    const responses = doc.paths["/woocommerce/connect"]!.post!.responses as Record<string, { description: string }>;
+    for (const code of ["callback_not_https", "validation_failed"]) expect(responses["422"]!.description).toContain(`\`${code}\``);
+  });
+
   it("documents every error status of session creation with the error envelope", () => {
     const responses = doc.paths["/v1/checkout_sessions"]!.post!.responses as Record<string, { content?: Record<string, { schema: { $ref: string } }> }>;
     for (const status of ["201", "400", "401", "404", "409", "410", "413", "422", "429", "502"]) expect(responses[status], status).toBeDefined();

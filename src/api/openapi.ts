@@ -129,11 +129,13 @@ export function buildOpenApiDocument(publicUrl: string): Record<string, unknown>
         post: wooOperation("connectWooCommerce", "Start connecting a WooCommerce shop",
           "Returns the URL of WooCommerce's app-authorization page for the shop admin's browser; WooCommerce then sends the new REST keys " +
           "to the bridge directly. The link is single-use and expires after 30 minutes.",
-          "WooCommerceConnectRequest", "WooCommerceConnectResponse"),
+          "WooCommerceConnectRequest", "WooCommerceConnectResponse", ["callback_not_https"]),
       },
       "/woocommerce/credentials": {
         post: wooOperation("setWooCommerceCredentials", "Hand over pasted WooCommerce REST keys",
-          "For shops where app authorization cannot reach the bridge: the plugin sends REST keys the admin created by hand.",
+          "For shops where app authorization cannot reach the bridge: the plugin sends REST keys the admin created by hand. The bridge " +
+          "tries them with one authenticated read of the shop first; keys the shop refuses, or a shop it cannot reach, answer 422 " +
+          "`validation_failed` and are not stored (the failed check shows in `/woocommerce/status`).",
           "WooCommerceCredentialsRequest", "WooCommerceCredentialsResponse"),
       },
       "/woocommerce/status": {
@@ -237,7 +239,7 @@ function readySchema(status: string) {
 }
 
 /** A store-key route of the WooCommerce plugin: JSON in (for POSTs), JSON out; 422 when the store is not a WooCommerce store. */
-function wooOperation(operationId: string, summary: string, description: string, request: string | undefined, response: string) {
+function wooOperation(operationId: string, summary: string, description: string, request: string | undefined, response: string, extraErrors: ErrorCode[] = []) {
   return {
     operationId,
     tags: ["WooCommerce plugin"],
@@ -246,7 +248,7 @@ function wooOperation(operationId: string, summary: string, description: string,
     ...(request ? { requestBody: { required: true, content: { "application/json": { schema: ref(request) } } } } : {}),
     responses: {
       "200": { description: "Done.", content: { "application/json": { schema: ref(response) } } },
-      ...errorResponses([...(request ? ["invalid_json" as const] : []), "validation_failed", "unauthenticated", "rate_limited", "internal_error"]),
+      ...errorResponses([...(request ? ["invalid_json" as const] : []), "validation_failed", ...extraErrors, "unauthenticated", "rate_limited", "internal_error"]),
     },
   };
 }
