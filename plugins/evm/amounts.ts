@@ -58,3 +58,10 @@ export function formatTokenUnits(units: bigint, decimals: number): string {
   const frac = s.slice(-decimals).replace(/0+$/, "");
   return frac ? `${whole}.${frac}` : whole;
 }
+
+/** EIP-681 payment request: wallets prefill recipient, chain, token and amount from it. */
+export function paymentUri(chainId: number, to: string, asset: { kind: string; address?: string | undefined }, units: bigint): string {
+  return asset.kind === "native"
+    ? `ethereum:${to}@${chainId}?value=${units}`
+    : `ethereum:${asset.address}@${chainId}/transfer?address=${to}&uint256=${units}`;
+}

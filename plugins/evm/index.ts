@@ -11,7 +11,7 @@ import {
   WebhookVerificationError,
   type PaymentProvider,
 } from "../types.ts";
-import { tokenUnitsFor, formatTokenUnits } from "./amounts.ts";
+import { formatTokenUnits, paymentUri, tokenUnitsFor } from "./amounts.ts";
 import { evmCredentialsSchema, evmSettingsSchema, findAsset, type EvmCredentials, type EvmSettings } from "./config.ts";
 import { depositAddress, xpubId, xpubProblem } from "./derive.ts";
 import { evmPageRoutes } from "./page.ts";
@@ -20,14 +20,8 @@ import { rpcClient } from "./rpc.ts";
 import { evmDb, isUniqueViolation } from "./tables.ts";
 
 export { startEvmWatcher, runWatcherOnce } from "./watcher.ts";
+export { paymentUri } from "./amounts.ts";
 export { createEvmChainVerifier, chainVerifierFromEnv } from "./chain-verifier.ts";
-
-/** EIP-681 payment request: wallets prefill recipient, chain, token and amount from it. */
-export function paymentUri(chainId: number, to: Address, asset: { kind: "native" | "erc20"; address?: string | undefined }, units: bigint): string {
-  return asset.kind === "native"
-    ? `ethereum:${to}@${chainId}?value=${units}`
-    : `ethereum:${asset.address}@${chainId}/transfer?address=${to}&uint256=${units}`;
-}
 
 export interface EvmProviderOptions {
   rateSource?: RateSource;

@@ -58,7 +58,7 @@ describe.skipIf(!hasChromium && process.env.CI !== "true")("evm hosted page in C
     await db?.drop();
   });
 
-  it("shows amount, address and QR, then flips to paid without a reload and goes back to the store", async () => {
+  it("shows amount, address and QR, asks for the rest when partly paid, then flips to paid without a reload and goes back to the store", async () => {
     const { chromium } = await import("playwright-core");
     const browser = await chromium.launch({ executablePath: chromiumPath, args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
     try {
@@ -81,8 +81,26 @@ describe.skipIf(!hasChromium && process.env.CI !== "true")("evm hosted page in C
       const loadsBeforePaying = loads;
       if (process.env.EVM_PAGE_SCREENSHOT) await page.screenshot({ path: process.env.EVM_PAGE_SCREENSHOT, fullPage: true });
 
-      await chain.transferToken(usdc, address as Address, 40_000_000n);
+      // A copy the browser refuses is reported as failed, not as copied.
+      await page.evaluate(() => Object.defineProperty(navigator, "clipboard", { value: { writeText: () => Promise.reject(new Error("denied")) } }));
+      await page.locator('button[data-copy="address"]').click();
+      await page.waitForFunction(() => document.querySelector('button[data-copy="address"]')!.textContent === "Copy failed: text selected");
+      expect(await page.evaluate(() => String(getSelection()))).toBe(address);
+      expect(await page.getByTestId("remaining").isHidden()).toBe(true);
+
+      // Part of it: the page then asks for the rest (text, amount, wallet link and QR) without a reload.
+      await chain.transferToken(usdc, address as Address, 15_000_000n);
       await page.waitForSelector('[data-testid="status"][data-status="processing"]', { timeout: 20_000 });
+      const fullQr = await page.locator('[data-testid="qr"]').innerHTML();
+      await chain.mine(1);
+      await page.waitForSelector('[data-testid="status"][data-status="underpaid"]', { timeout: 20_000 });
+      await page.waitForFunction(() => !document.getElementById("remaining")!.hidden, undefined, { timeout: 20_000 });
+      expect(await page.getByTestId("remaining").textContent()).toBe("Received 15 USDC: send the remaining 25 USDC.");
+      expect(await page.getByTestId("amount").textContent()).toBe("25");
+      expect(await page.getByTestId("wallet").getAttribute("href")).toMatch(/transfer\?address=0x[0-9a-fA-F]{40}&uint256=25000000$/);
+      expect(await page.locator('[data-testid="qr"]').innerHTML()).not.toBe(fullQr);
+
+      await chain.transferToken(usdc, address as Address, 25_000_000n);
       await chain.mine(1);
       await page.waitForSelector('[data-testid="status"][data-status="paid"]', { timeout: 20_000 });
       expect(loads).toBe(loadsBeforePaying); // flipped in place, no reload

@@ -9,6 +9,7 @@ import QRCode from "qrcode";
 import { formatUnits } from "../../src/domain/money.ts";
 import { isSettledPaid, type SessionStatus } from "../../src/domain/session-status.ts";
 import type { HostedSessionView, PluginHost } from "../types.ts";
+import { formatTokenUnits, paymentUri } from "./amounts.ts";
 
 interface DepositView {
   chainId: number;
@@ -19,12 +20,34 @@ interface DepositView {
   amountDisplay: string;
   confirmations: number;
   paymentUri: string;
+  /** Token units credited so far (written by the watcher). */
+  paidUnits?: string;
 }
 
 function depositOf(session: HostedSessionView): DepositView | undefined {
   const d = session.providerData as Partial<DepositView>;
   return d.depositAddress && d.paymentUri && d.asset ? (d as DepositView) : undefined;
 }
+
+/**
+ * What is still to pay, in the token: the page then shows and encodes (QR, wallet link) the rest, not the
+ * whole amount, so a buyer who sent part of it does not pay twice.
+ */
+export function remainingOf(deposit: DepositView) {
+  const due = BigInt(deposit.amountUnits);
+  const paid = BigInt(deposit.paidUnits ?? "0");
+  const remaining = paid < due ? due - paid : 0n;
+  const partly = paid > 0n && remaining > 0n;
+  return {
+    paidAmount: formatTokenUnits(paid, deposit.asset.decimals),
+    remainingAmount: formatTokenUnits(remaining, deposit.asset.decimals),
+    partly,
+    // The EIP-681 request for what is left (the original one while nothing is paid).
+    uri: partly ? paymentUri(deposit.chainId, deposit.depositAddress, deposit.asset, remaining) : deposit.paymentUri,
+  };
+}
+
+const qrOf = (uri: string) => QRCode.toString(uri, { type: "svg", errorCorrectionLevel: "M", margin: 1 });
 
 /** What the page shows for a status: a label and whether the page should stop polling. */
 export function statusView(status: SessionStatus): { label: string; final: boolean } {
@@ -63,7 +86,7 @@ export function evmPageRoutes(host: PluginHost): Hono {
   app.get("/checkout/:connectionId/:providerSessionId", async (c) => {
     const found = await load(c.req.param("connectionId"), c.req.param("providerSessionId"));
     if (!found) return c.html(shell("Not found", html`<p>No payment request here.</p>`), 404);
-    const svg = await QRCode.toString(found.deposit.paymentUri, { type: "svg", errorCorrectionLevel: "M", margin: 1 });
+    const svg = await qrOf(remainingOf(found.deposit).uri);
     const statusUrl = `${c.req.path.replace("/checkout/", "/status/")}`;
     return c.html(checkoutPage(found.session, found.deposit, svg, statusUrl, host.now()));
   });
@@ -71,14 +94,18 @@ export function evmPageRoutes(host: PluginHost): Hono {
   app.get("/status/:connectionId/:providerSessionId", async (c) => {
     const found = await load(c.req.param("connectionId"), c.req.param("providerSessionId"));
     if (!found) return c.json({ error: "not_found" }, 404);
-    const { session } = found;
+    const { session, deposit } = found;
     const view = statusView(session.status);
+    const left = remainingOf(deposit);
     c.header("cache-control", "no-store");
     return c.json({
       status: session.status,
       label: view.label,
       final: view.final,
       paid: isSettledPaid(session.status),
+      paidAmount: left.paidAmount,
+      remainingAmount: left.remainingAmount,
+      ...(left.partly && !view.final ? { remainingUri: left.uri, qrSvg: await qrOf(left.uri) } : {}),
       expiresAt: session.expiresAt.toISOString(),
       ...(isSettledPaid(session.status) ? { redirectUrl: session.successUrl } : {}),
       ...(view.final && !isSettledPaid(session.status) ? { redirectUrl: session.cancelUrl } : {}),
@@ -90,12 +117,15 @@ export function evmPageRoutes(host: PluginHost): Hono {
 function checkoutPage(session: HostedSessionView, deposit: DepositView, qrSvg: string, statusUrl: string, now: Date) {
   const fiat = `${formatUnits(session.amountMinor, session.currencyExponent)} ${session.currency}`;
   const view = statusView(session.status);
+  const left = remainingOf(deposit);
+  const amountShown = left.partly ? left.remainingAmount : deposit.amountDisplay;
   const tokenLine = deposit.asset.kind === "erc20" ? `${deposit.asset.symbol} (token ${deposit.asset.address})` : `${deposit.asset.symbol} (native coin)`;
   const config = JSON.stringify({
     statusUrl,
     expiresAt: session.expiresAt.getTime(),
     // The page's countdown uses the server's clock, corrected for the device's.
     serverNow: now.getTime(),
+    symbol: deposit.asset.symbol,
   });
   return shell(
     `Pay ${deposit.amountDisplay} ${deposit.asset.symbol}`,
@@ -103,8 +133,9 @@ function checkoutPage(session: HostedSessionView, deposit: DepositView, qrSvg: s
 <div class="card">
   <div class="status" data-testid="status" data-status="${session.status}">${view.label}</div>
   <div class="qr" data-testid="qr" aria-label="QR code with the payment request">${raw(qrSvg)}</div>
+  <p class="remaining" data-testid="remaining" id="remaining"${left.partly ? "" : raw(" hidden")}>Received ${left.paidAmount} ${deposit.asset.symbol}: send the remaining <strong>${left.remainingAmount} ${deposit.asset.symbol}</strong>.</p>
   <label>Amount</label>
-  <div class="row"><code data-testid="amount" id="amount">${deposit.amountDisplay}</code><span class="unit">${deposit.asset.symbol}</span>
+  <div class="row"><code data-testid="amount" id="amount">${amountShown}</code><span class="unit">${deposit.asset.symbol}</span>
     <button type="button" data-copy="amount">Copy</button></div>
   <label>To this address</label>
   <div class="row"><code data-testid="address" id="address">${deposit.depositAddress}</code>
@@ -113,7 +144,7 @@ function checkoutPage(session: HostedSessionView, deposit: DepositView, qrSvg: s
   <div class="row"><span data-testid="network">${deposit.chainName} (chain ${deposit.chainId}) · ${tokenLine}</span></div>
   <p class="muted">Send exactly this amount on this network. Credited after ${deposit.confirmations} confirmation${deposit.confirmations === 1 ? "" : "s"}.
   Expires in <strong data-testid="countdown" id="countdown">…</strong>.</p>
-  <p><a class="button" href="${deposit.paymentUri}">Open in wallet</a></p>
+  <p><a class="button" id="wallet" data-testid="wallet" href="${left.uri}">Open in wallet</a></p>
 </div>
 <p><a href="${session.cancelUrl}">Back to the store</a></p>
 <script>
@@ -121,6 +152,7 @@ function checkoutPage(session: HostedSessionView, deposit: DepositView, qrSvg: s
   var cfg = ${raw(config.replace(/</g, "\\u003c"))};
   var skew = cfg.serverNow - Date.now();
   var statusEl = document.querySelector('[data-testid="status"]');
+  var remainingEl = document.getElementById('remaining');
   var countdown = document.getElementById('countdown');
   function tick(){
     var left = Math.max(0, cfg.expiresAt - (Date.now() + skew));
@@ -130,9 +162,12 @@ function checkoutPage(session: HostedSessionView, deposit: DepositView, qrSvg: s
   tick(); setInterval(tick, 1000);
   document.querySelectorAll('[data-copy]').forEach(function(btn){
     btn.addEventListener('click', function(){
-      var text = document.getElementById(btn.getAttribute('data-copy')).textContent;
-      var done = function(){ btn.textContent = 'Copied'; setTimeout(function(){ btn.textContent = 'Copy'; }, 1500); };
-      if (navigator.clipboard) navigator.clipboard.writeText(text).then(done, done); else done();
+      var target = document.getElementById(btn.getAttribute('data-copy'));
+      var say = function(label){ btn.textContent = label; setTimeout(function(){ btn.textContent = 'Copy'; }, 2500); };
+      // A refused or missing clipboard says so and selects the text, so the buyer can copy it by hand.
+      var failed = function(){ getSelection().selectAllChildren(target); say('Copy failed: text selected'); };
+      if (!navigator.clipboard || !navigator.clipboard.writeText) return failed();
+      navigator.clipboard.writeText(target.textContent).then(function(){ say('Copied'); }, failed);
     });
   });
   var stopped = false;
@@ -141,6 +176,15 @@ function checkoutPage(session: HostedSessionView, deposit: DepositView, qrSvg: s
     fetch(cfg.statusUrl, { cache: 'no-store' }).then(function(r){ return r.json(); }).then(function(s){
       statusEl.textContent = s.label;
       statusEl.setAttribute('data-status', s.status);
+      if (s.remainingUri) {
+        // Partly paid: the amount, the QR code and the wallet link ask for the rest only.
+        remainingEl.querySelector('strong').textContent = s.remainingAmount + ' ' + cfg.symbol;
+        remainingEl.firstChild.textContent = 'Received ' + s.paidAmount + ' ' + cfg.symbol + ': send the remaining ';
+        remainingEl.hidden = false;
+        document.getElementById('amount').textContent = s.remainingAmount;
+        document.getElementById('wallet').setAttribute('href', s.remainingUri);
+        if (s.qrSvg) document.querySelector('[data-testid="qr"]').innerHTML = s.qrSvg;
+      }
       if (s.final) { stopped = true; if (s.redirectUrl) setTimeout(function(){ location.href = s.redirectUrl; }, s.paid ? 1500 : 4000); }
     }).catch(function(){}).then(function(){ if (!stopped) setTimeout(poll, 2000); });
   }
@@ -163,6 +207,7 @@ h1{font-size:1.35rem;margin:.5rem 0}
 .status{font-weight:600;padding:.5rem .75rem;border-radius:.5rem;background:#eff6ff;color:#1e3a8a;margin-bottom:.75rem}
 .status[data-status=paid],.status[data-status=paid_late],.status[data-status=overpaid]{background:#ecfdf5;color:#065f46}
 .status[data-status=underpaid]{background:#fffbeb;color:#92400e}
+.remaining{background:#fffbeb;color:#92400e;padding:.5rem .75rem;border-radius:.5rem}
 .qr{width:min(16rem,100%);margin:0 auto .75rem}.qr svg{width:100%;height:auto;display:block}
 label{display:block;font-size:.8rem;color:#6b7280;margin-top:.5rem}
 .row{display:flex;align-items:center;gap:.5rem;flex-wrap:wrap}

@@ -263,17 +263,25 @@ describeEachDatabase("evm watcher on a real chain", (makeDb) => {
     const conn = shop.connectionId;
     const res = await bridge.app.request(`/p/evm/status/${conn}/evm_${s.id}`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ status: "open", final: false, paid: false });
+    expect(await res.json()).toMatchObject({ status: "open", final: false, paid: false, paidAmount: "0", remainingAmount: "40" });
     const page = await bridge.app.request(`/p/evm/checkout/${conn}/evm_${s.id}`);
     const text = await page.text();
     expect(text).toContain(s.address);
     expect(text).toContain("<svg");
     expect((await bridge.app.request(`/p/evm/status/${conn}/evm_nope`)).status).toBe(404);
-    await chain.transferToken(usdc, s.address, s.due);
+    await chain.transferToken(usdc, s.address, 15_500_000n);
     await watch();
     await chain.mine(2);
     await watch();
-    expect(await (await bridge.app.request(`/p/evm/status/${conn}/evm_${s.id}`)).json()).toMatchObject({ status: "paid", paid: true, final: true, redirectUrl: "https://shop.example/thanks" });
+    const partly = await (await bridge.app.request(`/p/evm/status/${conn}/evm_${s.id}`)).json();
+    expect(partly).toMatchObject({ status: "underpaid", paid: false, paidAmount: "15.5", remainingAmount: "24.5" });
+    expect(partly.remainingUri).toBe(`ethereum:${getAddress(usdc)}@${chain.chainId}/transfer?address=${s.address}&uint256=24500000`);
+    expect(await (await bridge.app.request(`/p/evm/checkout/${conn}/evm_${s.id}`)).text()).toContain("send the remaining <strong>24.5 USDC</strong>");
+    await chain.transferToken(usdc, s.address, 24_500_000n);
+    await watch();
+    await chain.mine(2);
+    await watch();
+    expect(await (await bridge.app.request(`/p/evm/status/${conn}/evm_${s.id}`)).json()).toMatchObject({ status: "paid", paid: true, final: true, redirectUrl: "https://shop.example/thanks", remainingAmount: "0" });
   });
 
   it("asks getLogs only for the deposit addresses, and halves the block range when the RPC refuses", async () => {

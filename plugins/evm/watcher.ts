@@ -425,7 +425,22 @@ async function creditConfirmed(deps: BridgeDeps, db: Db, chain: WatchedChain) {
       });
       await db.updateTable("evm_transfers").set({ state: "credited" }).where("id", "=", transfer.id).where("state", "=", "confirmed").execute();
     }
+    await recordPaidUnits(db, sessionId, counted.reduce((sum, t) => sum + BigInt(t.amount_units), 0n));
   }
+}
+
+/**
+ * Keeps the session's credited token total in its provider data, where the hosted page reads it to ask
+ * for exactly the rest (the session itself only knows the fiat equivalent, rounded).
+ */
+async function recordPaidUnits(db: Db, sessionId: string, paidUnits: bigint) {
+  const row = await db.selectFrom("checkout_sessions").select("provider_data_json").where("id", "=", sessionId).executeTakeFirst();
+  if (!row) return;
+  const data = JSON.parse(row.provider_data_json) as Record<string, unknown>;
+  // A total only grows: an overlapping watcher with an older view must not lower it.
+  if (typeof data.paidUnits === "string" && BigInt(data.paidUnits) >= paidUnits) return;
+  await db.updateTable("checkout_sessions").set({ provider_data_json: JSON.stringify({ ...data, paidUnits: paidUnits.toString() }) })
+    .where("id", "=", sessionId).where("provider_data_json", "=", row.provider_data_json).execute();
 }
 
 /**
