@@ -100,6 +100,19 @@ export const paymentSessionResolveMutation = /* GraphQL */ `
   }
 `;
 
+export const paymentSessionPendingMutation = /* GraphQL */ `
+  mutation CartbridgePaymentSessionPending($id: ID!, $pendingExpiresAt: DateTime!, $reason: PaymentSessionStatePendingReason!) {
+    paymentSessionPending(id: $id, pendingExpiresAt: $pendingExpiresAt, reason: $reason) {
+      paymentSession {
+        id
+        state { ... on PaymentSessionStatePending { code reason } }
+        nextAction { action context { ... on PaymentSessionActionsRedirect { redirectUrl } } }
+      }
+      userErrors { field message }
+    }
+  }
+`;
+
 export const paymentSessionRejectMutation = /* GraphQL */ `
   mutation CartbridgePaymentSessionReject($id: ID!, $reason: PaymentSessionRejectionReasonInput!) {
     paymentSessionReject(id: $id, reason: $reason) {
@@ -143,6 +156,7 @@ export const adminDocuments = {
 
 export const paymentsAppsDocuments = {
   paymentSessionResolveMutation,
+  paymentSessionPendingMutation,
   paymentSessionRejectMutation,
   refundSessionResolveMutation,
   refundSessionRejectMutation,
@@ -174,4 +188,9 @@ export interface ShopifyOrder {
 
 export interface UserErrors {
   userErrors: { field?: string[] | null; message: string }[];
+}
+
+/** What paymentSessionResolve / Pending / Reject answer: where Shopify wants the buyer sent next. */
+export interface PaymentSessionPayload extends UserErrors {
+  paymentSession: { id: string; nextAction: { action: string; context: { redirectUrl?: string } } | null } | null;
 }

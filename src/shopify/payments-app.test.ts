@@ -2,7 +2,10 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import { describeEachDatabase, type TestDatabase } from "../../test/support/databases.ts";
 import { drain, simulate } from "../../test/support/bridge.ts";
 import { createShopifyWorld, describeWithShopify, installWithSandbox, mtlsHeader, testShop, type ShopifyWorld } from "../../test/simulators/shopify/harness.ts";
+import { applyPaymentObservation } from "../usecases/apply-payment.ts";
+import { retryStoreUpdateNow } from "../usecases/store-updates.ts";
 import type { ShopifyOptions } from "./api.ts";
+import { pendingWindowMs } from "./payments-app.ts";
 import { shopifyDb } from "./tables.ts";
 
 function startRequest(id: string, overrides: Record<string, unknown> = {}) {
@@ -89,6 +92,64 @@ describeWithShopify("Shopify Payments Apps route", (schemas) => {
       expect(world.shopify.callsOf("CartbridgePaymentSessionResolve")).toHaveLength(0);
     });
 
+    const sessionIdOf = (redirectUrl: string) => new URL(redirectUrl).pathname.split("/").pop()!;
+    const observe = (redirectUrl: string, outcome: "processing" | "canceled") =>
+      applyPaymentObservation(world.bridge.deps, sessionIdOf(redirectUrl), { outcome, transactions: [], source: "test" });
+
+    it("processing: paymentSessionPending (expiring within 3 days), the buyer sent on to Shopify; resolved once confirmed", async () => {
+      const redirect = await start("ps_conf");
+      await observe(redirect, "processing");
+      await drain(world.bridge);
+      const marked = world.shopify.paymentSessions.get("gid://shopify/PaymentSession/ps_conf")!;
+      expect(marked).toMatchObject({ state: "pending", reason: "NETWORK_ACTION_REQUIRED" });
+      const expiresIn = Date.parse(marked.pendingExpiresAt!) - Date.now();
+      expect(expiresIn).toBeGreaterThan(pendingWindowMs - 60_000);
+      expect(expiresIn).toBeLessThanOrEqual(pendingWindowMs);
+      const back = await world.bridge.app.request("/shopify/payments/return/ps_conf");
+      expect(back.status).toBe(303);
+      expect(back.headers.get("location")).toBe("https://shopify.test/checkouts/ps_conf/pending");
+
+      await pay(redirect, "paid");
+      expect(world.shopify.paymentSessions.get("gid://shopify/PaymentSession/ps_conf")).toEqual({ state: "resolved" });
+      expect(world.shopify.callsOf("CartbridgePaymentSessionPending")).toHaveLength(1);
+    });
+
+    it("a buyer back before the update was delivered is marked pending on the spot, not kept on a reloading page", async () => {
+      const redirect = await start("ps_back");
+      await observe(redirect, "processing"); // the store update is not delivered yet
+      const back = await world.bridge.app.request("/shopify/payments/return/ps_back");
+      expect(back.status).toBe(303);
+      expect(back.headers.get("location")).toBe("https://shopify.test/checkouts/ps_back/pending");
+      await drain(world.bridge); // the delivery finds it already pending: no second mutation
+      expect(world.shopify.callsOf("CartbridgePaymentSessionPending")).toHaveLength(1);
+    });
+
+    it("cancelled: paymentSessionReject with CANCELLED_PAYMENT", async () => {
+      await observe(await start("ps_cancel"), "canceled");
+      await drain(world.bridge);
+      expect(world.shopify.paymentSessions.get("gid://shopify/PaymentSession/ps_cancel")).toEqual({ state: "rejected", reason: "CANCELLED_PAYMENT" });
+    });
+
+    it.each(["overpaid", "paid_late"])("%s: resolved (the money is in)", async (outcome) => {
+      await pay(await start(`ps_${outcome}`), outcome);
+      expect(world.shopify.paymentSessions.get(`gid://shopify/PaymentSession/ps_${outcome}`)).toEqual({ state: "resolved" });
+      expect(world.shopify.callsOf("CartbridgePaymentSessionReject")).toHaveLength(0);
+    });
+
+    it("Shopify down then up around resolve: the update waits, the buyer waits, then both go through", async () => {
+      const redirect = await start("ps_down");
+      world.shopify.setDown(true);
+      await pay(redirect, "paid");
+      const update = await world.bridge.deps.db.kysely.selectFrom("store_updates").selectAll().where("session_id", "=", sessionIdOf(redirect)).executeTakeFirstOrThrow();
+      expect(update.state).toBe("pending");
+      expect((await world.bridge.app.request("/shopify/payments/return/ps_down")).status).toBe(202);
+      world.shopify.setDown(false);
+      expect(await retryStoreUpdateNow(world.bridge.deps, update.id)).toBe(true);
+      await drain(world.bridge);
+      expect(world.shopify.paymentSessions.get("gid://shopify/PaymentSession/ps_down")).toEqual({ state: "resolved" });
+      expect((await world.bridge.app.request("/shopify/payments/return/ps_down")).headers.get("location")).toBe("https://shopify.test/checkouts/ps_down/resolved");
+    });
+
     it("refunds are acknowledged with 201 and rejected by default, with a message for the merchant", async () => {
       await pay(await start("ps_r"), "paid");
       const res = await post("/shopify/payments/refunds", { id: "rf_1", gid: "gid://shopify/RefundSession/rf_1", payment_id: "ps_r", amount: "23.00", currency: "CAD", test: true });
@@ -110,6 +171,35 @@ describeWithShopify("Shopify Payments Apps route", (schemas) => {
       expect(world.shopify.refundSessions.get("gid://shopify/RefundSession/rf_ok")).toEqual({ state: "resolved" });
       expect(world.shopify.refundSessions.get("gid://shopify/RefundSession/rf_big")?.state).toBe("rejected");
       expect(world.shopify.refundSessions.get("gid://shopify/RefundSession/rf_unknown")?.state).toBe("rejected");
+    });
+
+    it("with paymentsRefunds=resolve, refunds together may not exceed the payment; a refused resolve counts for nothing", async () => {
+      await world.close();
+      await db.drop();
+      await setUp({ paymentsRefunds: "resolve" });
+      await pay(await start("ps_r3"), "paid");
+      const refund = (id: string, amount: string) => post("/shopify/payments/refunds", { id, gid: `gid://shopify/RefundSession/${id}`, payment_id: "ps_r3", amount, currency: "CAD" });
+      const state = async (id: string) => (await shopifyDb(world.bridge.deps.db.kysely).selectFrom("shopify_refund_sessions").select("state").where("id", "=", id).executeTakeFirstOrThrow()).state;
+
+      world.shopify.refundResolveError = "Refund session was cancelled";
+      expect((await refund("rf_refused", "100.00")).status).toBe(201);
+      expect(await state("rf_refused")).toBe("failed");
+      expect((await refund("rf_a", "100.00")).status).toBe(201);
+      expect(await state("rf_a")).toBe("resolved");
+      expect((await refund("rf_b", "30.00")).status).toBe(201); // 100 + 30 > 123
+      expect(world.shopify.refundSessions.get("gid://shopify/RefundSession/rf_b")).toMatchObject({ state: "rejected", message: expect.stringContaining("exceeds") });
+      expect((await refund("rf_c", "23.00")).status).toBe(201); // 100 + 23 = 123
+      expect(await state("rf_c")).toBe("resolved");
+    });
+
+    it("a refund Shopify cannot be told about yet is answered 503, so Shopify sends it again", async () => {
+      await pay(await start("ps_r4"), "paid");
+      const body = { id: "rf_down", gid: "gid://shopify/RefundSession/rf_down", payment_id: "ps_r4", amount: "1.00", currency: "CAD" };
+      world.shopify.setDown(true);
+      expect((await post("/shopify/payments/refunds", body)).status).toBe(503);
+      world.shopify.setDown(false);
+      expect((await post("/shopify/payments/refunds", body)).status).toBe(201);
+      expect(world.shopify.refundSessions.get("gid://shopify/RefundSession/rf_down")?.state).toBe("rejected");
     });
   });
 });

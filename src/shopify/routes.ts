@@ -22,7 +22,7 @@ import type { AppEnv } from "../http/middleware.ts";
 import { isUniqueViolation } from "../usecases/webhooks.ts";
 import { createShopifyApi, defaultPaymentMethodName, isShopDomain, withShopifyFetch, type ShopifyOptions } from "./api.ts";
 import { closeOrderSession, ensureOrderSession, numericOrderId, orderPaymentView } from "./orders.ts";
-import { handleRefundSession, paymentSessionRequest, refundSessionRequest, startPaymentSession } from "./payments-app.ts";
+import { handleRefundSession, paymentSessionRequest, pendingOnReturn, refundSessionRequest, startPaymentSession } from "./payments-app.ts";
 import { SessionTokenError, verifySessionToken } from "./session-token.ts";
 import { findInstalledShop, loadOfflineSession, recordInstall, recordUninstall, redactCustomer, redactShop } from "./shops.ts";
 import { shopifyDb } from "./tables.ts";
@@ -202,13 +202,25 @@ export function shopifyRoutes(deps: BridgeDeps, options: ShopifyOptions): Hono<A
     const shop = c.req.header("shopify-shop-domain")!;
     const parsed = refundSessionRequest.safeParse(await c.req.json().catch(() => undefined));
     if (!parsed.success) throw new ApiError("validation_failed", "Not a refund session request.");
-    await handleRefundSession(deps, options, shop, parsed.data);
+    const outcome = await handleRefundSession(deps, options, shop, parsed.data);
+    // Not yet answered in GraphQL (Shopify unreachable): a 5xx makes Shopify send the request again.
+    if (outcome === "pending") return c.json({ error: { code: "retry", message: "the refund could not be answered yet" } }, 503);
     return c.body(null, 201);
   });
 
   app.get("/payments/return/:id", async (c) => {
-    const row = await shopifyDb(deps.db.kysely).selectFrom("shopify_payment_sessions").selectAll().where("id", "=", c.req.param("id")).executeTakeFirst();
+    const load = () => shopifyDb(deps.db.kysely).selectFrom("shopify_payment_sessions").selectAll().where("id", "=", c.req.param("id")).executeTakeFirst();
+    let row = await load();
     if (!row) throw new ApiError("not_found", "No such payment.");
+    if (!row.next_redirect_url) {
+      // Paid but not yet reported: mark it pending now rather than keep the buyer on a reloading page.
+      const next = await pendingOnReturn(deps, row).catch((err: unknown) => {
+        deps.logger.warn("paymentSessionPending on return failed", { id: row!.id, err });
+        return undefined;
+      });
+      if (next) return c.redirect(next, 303);
+      row = (await load()) ?? row; // a concurrent delivery may have resolved it meanwhile
+    }
     if (row.next_redirect_url) return c.redirect(row.next_redirect_url, 303);
     return c.html(html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
 <title>Confirming your payment</title></head><body style="font-family:system-ui;max-width:32rem;margin:4rem auto">

@@ -48,7 +48,7 @@ export interface ShopifyPaymentSessionsTable {
   id: string;
   shop: string;
   gid: string;
-  /** `creating`, `open`, `resolved`, `rejected`. */
+  /** `creating`, `open`, `pending` (paid, confirming: paymentSessionPending sent), `resolved`, `rejected`. */
   state: string;
   session_id: string | null;
   amount: string;
@@ -67,6 +67,7 @@ export interface ShopifyRefundSessionsTable {
   payment_id: string;
   amount: string;
   currency: string;
+  /** `pending` until Shopify has been told, then `resolved`, `rejected`, or `failed` (Shopify refused the answer). */
   state: string;
   note: string | null;
   created_at: number;

@@ -17,10 +17,12 @@ import {
   paymentSessionRejectMutation,
   paymentSessionResolveMutation,
   tagsAddMutation,
+  type PaymentSessionPayload,
   type ShopifyOrder,
   type UserErrors,
 } from "../shopify/documents.ts";
 import { fetchOrder } from "../shopify/orders.ts";
+import { markPaymentPending } from "../shopify/payments-app.ts";
 import { loadOfflineSession } from "../shopify/shops.ts";
 import { shopifyDb } from "../shopify/tables.ts";
 import type { DeliveryResult, StoreAdapter, StoreAdapterContext, StoreUpdate } from "./port.ts";
@@ -186,7 +188,10 @@ async function deliverPaymentsApp(update: StoreUpdate, ctx: Ctx, session: Sessio
   const status: SessionStatus = s.status;
   switch (status) {
     case "open":
+      return { ok: true };
     case "processing":
+      // Paid, not yet confirmed: Shopify is told it is pending, so the buyer can go on to the order page.
+      await markPaymentPending(db, session, row, ctx.now());
       return { ok: true };
     case "paid":
     case "paid_late":
@@ -203,10 +208,6 @@ async function deliverPaymentsApp(update: StoreUpdate, ctx: Ctx, session: Sessio
     default:
       return assertNever(status, "session status");
   }
-}
-
-interface PaymentSessionPayload extends UserErrors {
-  paymentSession: { id: string; nextAction: { action: string; context: { redirectUrl?: string } } | null } | null;
 }
 
 async function resolvePayment(ctx: Ctx, session: Session, id: string, gid: string, state: string): Promise<DeliveryResult> {

@@ -51,7 +51,9 @@ export class FakeShopify {
   readonly calls: GraphqlCall[] = [];
   readonly schemaViolations: string[] = [];
   readonly orders = new Map<string, SimOrder>();
-  readonly paymentSessions = new Map<string, { state: "pending" | "resolved" | "rejected"; reason?: string }>();
+  readonly paymentSessions = new Map<string, { state: "pending" | "resolved" | "rejected"; reason?: string; pendingExpiresAt?: string }>();
+  /** Set to make the next refundSessionResolve answer with this user error (e.g. the refund was cancelled). */
+  refundResolveError: string | undefined;
   readonly refundSessions = new Map<string, { state: "resolved" | "rejected"; message?: string }>();
   /** Access tokens issued, by token → shop. */
   readonly tokens = new Map<string, string>();
@@ -350,7 +352,9 @@ export class FakeShopify {
     const session = this.paymentSessions.get(gid) ?? { state: "pending" as const };
     const view = (state: string) => ({
       id: gid,
-      state: state === "resolved" ? { code: "RESOLVED" } : { code: "REJECTED", reason: session.reason ?? "PROCESSING_ERROR", merchantMessage: null },
+      state: state === "resolved" ? { code: "RESOLVED" }
+        : state === "pending" ? { code: "PENDING", reason: session.reason ?? "NETWORK_ACTION_REQUIRED" }
+        : { code: "REJECTED", reason: session.reason ?? "PROCESSING_ERROR", merchantMessage: null },
       nextAction: { action: "REDIRECT", context: { redirectUrl: `https://shopify.test/checkouts/${gid.split("/").pop()}/${state}` } },
     });
     switch (operation) {
@@ -358,6 +362,14 @@ export class FakeShopify {
         if (session.state === "rejected") return { paymentSessionResolve: { paymentSession: null, userErrors: errors("Payment session already rejected") } };
         this.paymentSessions.set(gid, { state: "resolved" });
         return { paymentSessionResolve: { paymentSession: view("resolved"), userErrors: [] } };
+      case "CartbridgePaymentSessionPending": {
+        if (session.state !== "pending" || session.pendingExpiresAt) {
+          return { paymentSessionPending: { paymentSession: null, userErrors: errors(`Payment session is already ${session.pendingExpiresAt ? "pending" : session.state}`) } };
+        }
+        const marked = { state: "pending" as const, reason: String(v.reason), pendingExpiresAt: String(v.pendingExpiresAt) };
+        this.paymentSessions.set(gid, marked);
+        return { paymentSessionPending: { paymentSession: { ...view("pending"), state: { code: "PENDING", reason: marked.reason } }, userErrors: [] } };
+      }
       case "CartbridgePaymentSessionReject": {
         if (session.state === "resolved") return { paymentSessionReject: { paymentSession: null, userErrors: errors("Payment session already resolved") } };
         const reason = (v.reason as { code: string }).code;
@@ -365,6 +377,11 @@ export class FakeShopify {
         return { paymentSessionReject: { paymentSession: view("rejected"), userErrors: [] } };
       }
       case "CartbridgeRefundSessionResolve":
+        if (this.refundResolveError) {
+          const message = this.refundResolveError;
+          this.refundResolveError = undefined;
+          return { refundSessionResolve: { refundSession: null, userErrors: errors(message) } };
+        }
         this.refundSessions.set(gid, { state: "resolved" });
         return { refundSessionResolve: { refundSession: { id: gid }, userErrors: [] } };
       case "CartbridgeRefundSessionReject":
