@@ -74,6 +74,7 @@ export const builtinPlugins: CliPlugins = {
       EVM_VERIFY_TOKENS: config.EVM_VERIFY_TOKENS,
     }),
   background: [(deps) => startEvmWatcher(deps)],
+  sealedColumns: [{ table: "shopify_sessions", key: "id", column: "session_enc" }],
 };
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

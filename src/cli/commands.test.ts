@@ -52,5 +52,11 @@ describe("cartbridge CLI", () => {
     expect(live.text).toContain("test-mode provider");
     expect((await cli("connection", "add", "--store", storeId, "--provider", "nope")).text).toContain("unknown provider");
     expect((await cli("reconcile")).text).toMatch(/checked 0/);
+    // The store's secret and its connection's: nothing to re-seal while the key is the same, both after a rotation.
+    expect((await cli("secrets", "reseal")).text).toMatch(/checked 2, re-sealed 0/);
+    const rotatedEnv = { ...env, MASTER_KEYS: `${generateMasterKeySpec("cli2")},${env.MASTER_KEYS}` };
+    const lines: string[] = [];
+    expect(await runCli(["secrets", "reseal"], builtinPlugins, (l) => lines.push(l), rotatedEnv, (l) => lines.push(l))).toBe(0);
+    expect(lines.join("\n")).toMatch(/checked 2, re-sealed 2/);
   });
 });

@@ -12,6 +12,7 @@ import type { AnyStoreAdapter } from "../stores/port.ts";
 import type { BridgeDeps } from "../deps.ts";
 import { addConnection, listConnections } from "../usecases/connections.ts";
 import { reconcileSessions } from "../usecases/maintenance.ts";
+import { coreSealedColumns, resealSecrets, type SealedColumn } from "../usecases/reseal-secrets.ts";
 import { createStore, rotateStoreKey } from "../usecases/stores.ts";
 import { retryStoreUpdateNow } from "../usecases/store-updates.ts";
 import { replayWebhookEvent } from "../usecases/webhooks.ts";
@@ -25,6 +26,8 @@ export interface CliPlugins {
   chainVerifier?: (config: Config) => BridgeOptions["chainVerifier"];
   /** Long-running work of plugins (the EVM chain watcher), started beside the core's loops. */
   background?: ((deps: BridgeDeps) => { stop(): Promise<void> })[];
+  /** Columns of store integrations' own tables that hold sealed secrets (re-sealed on key rotation). */
+  sealedColumns?: SealedColumn[];
 }
 
 /** The bridge options a command builds from the config and the plugins. */
@@ -251,6 +254,17 @@ export const commands: Record<string, Command> = {
       const ok = await withBridge(ctx, (b) => replayWebhookEvent(b.deps, String(v.id)));
       (ok ? ctx.out : ctx.err)(ok ? `event ${v.id} queued for processing` : `no webhook event ${v.id}`);
       return ok ? 0 : 1;
+    },
+  },
+  "secrets reseal": {
+    summary: "Re-seal every stored secret with the first MASTER_KEYS key, so older keys can be removed.",
+    usage: "cartbridge secrets reseal   (put the new key first in MASTER_KEYS, keep the old ones after it, run this, then drop the old ones)",
+    options: { ...help },
+    async run(_v, ctx) {
+      const columns = [...coreSealedColumns, ...(ctx.plugins.sealedColumns ?? [])];
+      const result = await withBridge(ctx, (b) => resealSecrets(b.deps, columns, progress("re-sealing", ctx.out)));
+      ctx.out(`checked ${result.checked}, re-sealed ${result.resealed}${result.skipped ? `, ${result.skipped} changed meanwhile: run again` : ""}`);
+      return result.skipped ? 1 : 0;
     },
   },
   reconcile: {
