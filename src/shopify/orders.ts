@@ -173,6 +173,8 @@ async function createForOrder(deps: BridgeDeps, settings: OrderRouteSettings, in
       cancelUrl: order.statusPageUrl,
       provider,
     },
+    // A retry after a lost platform response then reaches the platform session it created (see outboundIdentity).
+    idempotencyKey: `shopify:manual:${installed.shop}:${order.id}`,
   });
   return session.id;
 }

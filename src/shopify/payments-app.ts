@@ -112,6 +112,8 @@ export async function startPaymentSession(
         cancelUrl: request.payment_method.data.cancel_url,
         provider,
       },
+      // Shopify's payment session id is its own idempotency key: a retried create reaches the same platform session.
+      idempotencyKey: `shopify:payments:${shop}:${request.id}`,
     });
     await db.updateTable("shopify_payment_sessions").set({ state: "open", session_id: session.id, updated_at: deps.clock().getTime() })
       .where("id", "=", request.id).execute();
