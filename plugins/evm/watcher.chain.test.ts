@@ -16,9 +16,12 @@ import { rpcClient } from "./rpc.ts";
 import { evmDb } from "./tables.ts";
 
 const progress = ["processing", "underpaid", "paid", "paid_late", "overpaid"];
-const rpcMethods = new Set(["getBlockNumber", "getLogs", "getBlock", "getTransactionReceipt", "getTransaction"]);
+const rpcMethods = new Set(["getBlockNumber", "getBlock", "getTransactionReceipt", "getTransaction", "request"]);
 
-/** The real RPC client with every call passed through `intercept` first (which may throw, or change nothing). */
+/**
+ * The real RPC client with every call the watcher makes passed through `intercept` first (which may throw,
+ * or change nothing). Raw requests are named by their RPC method (`eth_getLogs`) with their first param.
+ */
 function interceptedClient(intercept: (method: string, args: Record<string, unknown>) => void | Promise<void>) {
   return (url: string) =>
     new Proxy(rpcClient(url), {
@@ -26,7 +29,8 @@ function interceptedClient(intercept: (method: string, args: Record<string, unkn
         const value = Reflect.get(target, prop, receiver) as unknown;
         if (typeof value !== "function" || !rpcMethods.has(String(prop))) return value;
         return async (args: Record<string, unknown> = {}) => {
-          await intercept(String(prop), args);
+          if (prop === "request") await intercept(String(args.method), (args.params as Record<string, unknown>[])[0] ?? {});
+          else await intercept(String(prop), args);
           return (value as (a: unknown) => Promise<unknown>).call(target, args);
         };
       },
@@ -293,9 +297,10 @@ describeEachDatabase("evm watcher on a real chain", (makeDb) => {
     const calls: { from: bigint; to: bigint; recipients: string[] }[] = [];
     const tooMany = Object.assign(new Error("query returned more than 10000 results"), { code: -32005 });
     const client = interceptedClient((method, args) => {
-      if (method !== "getLogs") return;
-      const [from, to] = [args.fromBlock as bigint, args.toBlock as bigint];
-      calls.push({ from, to, recipients: ((args.args as { to?: string[] }).to ?? []).map((a) => a.toLowerCase()) });
+      if (method !== "eth_getLogs") return;
+      const [from, to] = [BigInt(args.fromBlock as string), BigInt(args.toBlock as string)];
+      const recipients = ((args.topics as (string[] | string | null)[])[2] as string[]).map((t) => `0x${t.slice(26)}`);
+      calls.push({ from, to, recipients });
       if (to - from + 1n > 2n) throw tooMany;
     });
     const pass = await runWatcherOnce(bridge.deps, { owner: "watcher-a", client });
@@ -313,7 +318,7 @@ describeEachDatabase("evm watcher on a real chain", (makeDb) => {
     await chain.transferToken(usdc, s.address, 1n);
     calls.length = 0;
     const down = interceptedClient((method) => {
-      if (method === "getLogs") { calls.push({ from: 0n, to: 0n, recipients: [] }); throw new Error("fetch failed: ECONNRESET"); }
+      if (method === "eth_getLogs") { calls.push({ from: 0n, to: 0n, recipients: [] }); throw new Error("fetch failed: ECONNRESET"); }
     });
     expect((await runWatcherOnce(bridge.deps, { owner: "watcher-a", client: down })).failed).toEqual([chain.chainId]);
     expect(calls).toHaveLength(1);
@@ -329,7 +334,7 @@ describeEachDatabase("evm watcher on a real chain", (makeDb) => {
     const k = evmDb(bridge.deps.db.kysely);
     // A stalls inside its pass (here: in eth_getLogs) long enough for B to take over the chain.
     const stalled = interceptedClient(async (method) => {
-      if (method === "getLogs") await k.updateTable("worker_leases").set({ owner: "process-b", lease_until: Date.now() + 60_000 }).execute();
+      if (method === "eth_getLogs") await k.updateTable("worker_leases").set({ owner: "process-b", lease_until: Date.now() + 60_000 }).execute();
     });
     const a = await runWatcherOnce(bridge.deps, { owner: "process-a", client: stalled });
     expect(a).toMatchObject({ seen: 0, confirmed: 0, lost: [chain.chainId] });
