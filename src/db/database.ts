@@ -4,7 +4,6 @@ import SQLite from "better-sqlite3";
 import { createPool } from "mysql2";
 import { Kysely, Migrator, MysqlDialect, SqliteDialect, type Migration, type MigrationProvider } from "kysely";
 import type { Database } from "./schema.ts";
-import { startCheckpointer } from "./sqlite-checkpointer.ts";
 import * as m001 from "./migrations/001_initial.ts";
 import * as m002 from "./migrations/002_evm.ts";
 import * as m003 from "./migrations/003_woocommerce.ts";
@@ -37,17 +36,8 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
     sqlite.pragma("synchronous = FULL");
     sqlite.pragma("busy_timeout = 10000");
     sqlite.pragma("foreign_keys = ON");
-    // Checkpoints run in a worker thread (see sqlite-checkpointer.ts), not inside a request's commit.
-    const checkpointer = file === ":memory:" ? undefined : (sqlite.pragma("wal_autocheckpoint = 0"), startCheckpointer(file));
     const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-    return {
-      kysely,
-      dialect: "sqlite",
-      close: async () => {
-        await checkpointer?.stop();
-        await kysely.destroy();
-      },
-    };
+    return { kysely, dialect: "sqlite", close: () => kysely.destroy() };
   }
   if (url.startsWith("mysql://")) {
     const pool = createPool({
