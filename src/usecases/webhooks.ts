@@ -320,8 +320,10 @@ async function checkOnChain(
 ): Promise<void> {
   if (!payingStatuses.includes(observation.outcome as SessionStatus)) return;
   for (const tx of observation.transactions) {
-    if (!tx.hash) continue;
     // One transaction pays one session: the same hash replayed in another session's webhook is refused.
+    // Only for transactions on a named (account-based) chain: a Bitcoin transaction legitimately pays
+    // several invoices at once (exchanges batch their withdrawals), and BTCPay names no chain.
+    if (!tx.hash || !tx.chainId) continue;
     const other = await deps.db.kysely.selectFrom("payments")
       .innerJoin("checkout_sessions", "checkout_sessions.id", "payments.session_id")
       .select("payments.session_id")
