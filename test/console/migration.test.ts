@@ -6,6 +6,7 @@ import { afterEach, expect, it } from "vitest";
 import { sql } from "kysely";
 import { migrateToLatest, openDatabase, type Db } from "../../src/db/database.ts";
 import * as m005 from "../../src/db/migrations/005_console.ts";
+import * as m010 from "../../src/db/migrations/010_order_sessions_newest_first.ts";
 import { describeEachDatabase, type TestDatabase } from "../support/databases.ts";
 
 describeEachDatabase("migration 005_console", (makeDb) => {
@@ -22,9 +23,12 @@ describeEachDatabase("migration 005_console", (makeDb) => {
     await migrateToLatest(db);
     const count = async () => Number((await sql<{ n: number }>`select count(*) as n from console_operators`.execute(db!.kysely)).rows[0]!.n);
     expect(await count()).toBe(0);
+    // 010 replaced 005's order index: roll back in order, as the migrator would.
+    await m010.down(db.kysely);
     await m005.down(db.kysely);
     await expect(count()).rejects.toThrow();
     await m005.up(db.kysely);
+    await m010.up(db.kysely);
     expect(await count()).toBe(0);
   });
 
