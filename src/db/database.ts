@@ -14,6 +14,7 @@ import * as m007 from "./migrations/007_drop_redundant_order_index.ts";
 import * as m008 from "./migrations/008_one_delivery_per_session.ts";
 import * as m009 from "./migrations/009_webhook_rejections_time.ts";
 import * as m010 from "./migrations/010_order_sessions_newest_first.ts";
+import * as m011 from "./migrations/011_credited_transactions.ts";
 
 export type Dialect = "sqlite" | "mysql";
 
@@ -66,6 +67,7 @@ const migrations: Record<string, Migration> = {
   "008_one_delivery_per_session": m008,
   "009_webhook_rejections_time": m009,
   "010_order_sessions_newest_first": m010,
+  "011_credited_transactions": m011,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

@@ -166,6 +166,14 @@ export interface StoreUpdatesTable {
   delivered_at: number | null;
 }
 
+/** Transactions on named chains that have paid a session (see migration 011): one session per transaction. */
+export interface CreditedTransactionsTable {
+  chain_id: string;
+  tx_hash: string;
+  session_id: string;
+  created_at: number;
+}
+
 export interface StoreUpdateAttemptsTable {
   id: Generated<number>;
   update_id: string;
@@ -194,6 +202,7 @@ export interface Database {
   payments: PaymentsTable;
   webhook_events: WebhookEventsTable;
   webhook_rejections: WebhookRejectionsTable;
+  credited_transactions: CreditedTransactionsTable;
   session_events: SessionEventsTable;
   idempotency_keys: IdempotencyKeysTable;
   store_updates: StoreUpdatesTable;

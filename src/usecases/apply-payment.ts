@@ -12,6 +12,7 @@ import { newId } from "../domain/ids.ts";
 import { canTransition, type PaymentOutcome, type SessionStatus } from "../domain/session-status.ts";
 import { loadPayments, recordSessionEvent, toPublicSession } from "./session-records.ts";
 import type { StoreUpdate } from "../stores/port.ts";
+import { isUniqueViolation } from "./webhooks.ts";
 
 export interface PaymentObservation {
   outcome: PaymentOutcome;
@@ -151,8 +152,9 @@ export interface ApplyResult {
 export async function applyPaymentObservation(
   deps: BridgeDeps,
   sessionId: string,
-  obs: PaymentObservation,
+  observation: PaymentObservation,
 ): Promise<ApplyResult> {
+  let obs = observation;
   const graceMs = obs.graceMs ?? deps.config.LATE_PAYMENT_GRACE_MINUTES * 60_000;
   for (let attempt = 0; attempt < 5; attempt++) {
     const session = await deps.db.kysely.selectFrom("checkout_sessions").selectAll().where("id", "=", sessionId).executeTakeFirstOrThrow();
@@ -161,6 +163,10 @@ export async function applyPaymentObservation(
     const nowMs = now.getTime();
 
     const outcome = await deps.db.kysely.transaction().execute(async (trx) => {
+      if (decision.kind === "transition" && decision.to !== "open" && payingOutcomes.has(decision.to)) {
+        const taken = await claimTransactions(trx, sessionId, obs, nowMs);
+        if (taken) return { conflict: taken } as const;
+      }
       if (decision.kind !== "noop") await recordPayment(trx, session, obs, decision, nowMs);
       if (decision.kind === "noop") {
         await recordSessionEvent(trx, {
@@ -201,10 +207,49 @@ export async function applyPaymentObservation(
       return "changed" as const;
     });
     if (outcome === "raced") continue;
+    if (typeof outcome === "object") {
+      // Another session was credited with this transaction first (perhaps in another process a moment ago):
+      // decide again, as a mismatch, so this session is held for review and nothing is paid twice.
+      obs = { ...obs, chainMismatch: `transaction ${outcome.conflict.txHash} already paid session ${outcome.conflict.sessionId}` };
+      continue;
+    }
     if (outcome === "changed") deps.signals.storeUpdateQueued();
     return { decision, changed: outcome === "changed" };
   }
   throw new Error(`session ${sessionId} kept changing under us`);
+}
+
+/**
+ * Enters the transactions an observation credits (those on a named chain, from a platform's word rather than
+ * the EVM watcher's own per-log credits) under their (chain, hash) key. Returns the other session if one of
+ * them already paid one; the same session seeing its transaction again is fine.
+ */
+async function claimTransactions(
+  trx: Kysely<Database>,
+  sessionId: string,
+  obs: PaymentObservation,
+  nowMs: number,
+): Promise<{ txHash: string; sessionId: string } | undefined> {
+  if (obs.source === "chain") return undefined;
+  for (const tx of obs.transactions) {
+    if (!tx.hash || !tx.chainId) continue;
+    const key = { chain_id: tx.chainId.slice(0, 32), tx_hash: tx.hash.toLowerCase().slice(0, 191) };
+    const holder = await trx.selectFrom("credited_transactions").select("session_id")
+      .where("chain_id", "=", key.chain_id).where("tx_hash", "=", key.tx_hash).executeTakeFirst();
+    if (holder) {
+      if (holder.session_id !== sessionId) return { txHash: tx.hash, sessionId: holder.session_id };
+      continue;
+    }
+    try {
+      await trx.insertInto("credited_transactions").values({ ...key, session_id: sessionId, created_at: nowMs }).execute();
+    } catch (err) {
+      // Inserted by another process between our read and write: whoever it was, it was not this session's
+      // transaction to take (its own duplicates are serialized by the session's compare-and-set).
+      if (isUniqueViolation(err)) return { txHash: tx.hash, sessionId: "(another session, just now)" };
+      throw err;
+    }
+  }
+  return undefined;
 }
 
 /**
