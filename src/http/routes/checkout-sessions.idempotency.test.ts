@@ -59,6 +59,14 @@ describeEachDatabase("Idempotency-Key on POST /v1/checkout_sessions", (makeDb) =
     expect((await postSession(bridge, store.testKey, cartBody(), { "idempotency-key": "fixme" })).status).toBe(201);
   });
 
+  it("a cart that does not add up is 422 before the key is taken: concurrent retries all get 422, none 409", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => postSession(bridge, store.testKey, cartBody({ amount: "1.00" }), { "idempotency-key": "bad-cart" })),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(10).fill(422));
+    expect(await bridge.deps.db.kysely.selectFrom("idempotency_keys").select("idem_key").execute()).toEqual([]);
+  });
+
   it("a request while the first with its key is still at the provider gets 409 with Retry-After, then replays", async () => {
     await bridge.close();
     // The sandbox, held at the provider call until the test lets it go: the first request is surely in flight.

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { createCheckoutSessionSchema } from "../../api/schemas.ts";
 import type { BridgeDeps } from "../../deps.ts";
-import { createCheckoutSession } from "../../usecases/create-checkout-session.ts";
+import { createCheckoutSession, priceCart } from "../../usecases/create-checkout-session.ts";
 import { beginIdempotentRequest } from "../../usecases/idempotency.ts";
 import { loadPayments, toPublicSession } from "../../usecases/session-records.ts";
 import { ApiError } from "../errors.ts";
@@ -43,6 +43,9 @@ export function checkoutSessionRoutes(deps: BridgeDeps): Hono<AppEnv> {
         const session = await createCheckoutSession(deps, { store, input: parsed.data });
         return c.json(session, 201);
       }
+      // A cart that does not add up is refused before the key is taken: a 422 then writes nothing, and a
+      // retry of the same bad request is answered 422 again instead of 409 while the first one fails.
+      priceCart(parsed.data);
       const started = await beginIdempotentRequest(deps, store.storeId, idempotencyKey, `POST /v1/checkout_sessions\n${store.livemode}\n${rawBody}`);
       if (started.kind === "replay") {
         c.header("Idempotent-Replayed", "true");
