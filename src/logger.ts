@@ -1,4 +1,13 @@
 /** Structured JSON logs, one line per entry, with the request id where there is one. */
+import { AsyncLocalStorage } from "node:async_hooks";
+
+/**
+ * The request being served, for log lines written deep inside a use case: the HTTP layer runs each request
+ * inside `logContext.run({ requestId }, …)`, and every logger adds those fields, so a provider failure
+ * logged by the use case can be found from the request id the client saw.
+ */
+export const logContext = new AsyncLocalStorage<Record<string, unknown>>();
+
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
@@ -18,7 +27,7 @@ export function createLogger(
   const emit = (lvl: Exclude<LogLevel, "silent">, msg: string, fields?: Record<string, unknown>) => {
     if (rank[lvl] < rank[level]) return;
     write(
-      JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...base, ...fields }, (_k, v) =>
+      JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...logContext.getStore(), ...base, ...fields }, (_k, v) =>
         typeof v === "bigint" ? v.toString() : v instanceof Error ? { name: v.name, message: v.message } : v,
       ),
     );

@@ -1,7 +1,10 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import type { Bridge } from "../bridge.ts";
 import { describeEachDatabase, type TestDatabase } from "../../test/support/databases.ts";
-import { createTestBridge } from "../../test/support/bridge.ts";
+import { cartBody, createTestStore, postSession, createTestBridge } from "../../test/support/bridge.ts";
+import { sandboxProvider } from "../../plugins/sandbox/index.ts";
+import { ProviderRequestError } from "../../plugins/types.ts";
+import { addConnection } from "../usecases/connections.ts";
 
 describeEachDatabase("health endpoints", (makeDb, dialect) => {
   let db: TestDatabase;
@@ -34,5 +37,22 @@ describeEachDatabase("health endpoints", (makeDb, dialect) => {
     expect(id).toBeTruthy();
     const entry = lines.map((l) => JSON.parse(l)).find((l) => l.msg === "request");
     expect(entry).toMatchObject({ level: "info", requestId: id, method: "GET", path: "/healthz", status: 200 });
+  });
+
+  it("a line logged inside a use case carries the request id of the request it serves", async () => {
+    const lines: string[] = [];
+    const { createLogger } = await import("../logger.ts");
+    await bridge.close();
+    // A platform that refuses: the create use case logs the failure itself, far from the HTTP layer.
+    const failing = { ...sandboxProvider, name: "failing", createSession: async () => { throw new ProviderRequestError("platform down", true); } };
+    bridge = await createTestBridge({ databaseUrl: db.url, extraProviders: [failing], logger: createLogger("info", {}, (l) => lines.push(l)) });
+    const store = await createTestStore(bridge, "http://127.0.0.1:9/unused");
+    await addConnection(bridge.deps, { storeId: store.storeId, provider: "failing", livemode: false, credentials: {} });
+    const res = await postSession(bridge, store.testKey, cartBody({ provider: "failing" }));
+    expect(res.status).toBe(502);
+    const id = res.headers.get("request-id");
+    const inner = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "provider session creation failed");
+    expect(inner, JSON.stringify(lines)).toHaveLength(1);
+    expect(inner[0].requestId).toBe(id);
   });
 });

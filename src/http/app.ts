@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
+import { logContext } from "../logger.ts";
 import { sql } from "kysely";
 import type { PluginHost } from "../../plugins/types.ts";
 import type { BridgeDeps } from "../deps.ts";
@@ -24,7 +25,7 @@ export function createApp(deps: BridgeDeps, extensions: AppExtensions = {}): Hon
   app.use("*", requestId({ headerName: "Request-Id" }));
   app.use("*", async (c, next) => {
     const started = performance.now();
-    await next();
+    await logContext.run({ requestId: c.get("requestId") }, next);
     log.info("request", {
       requestId: c.get("requestId"),
       method: c.req.method,
