@@ -33,6 +33,9 @@ export function assertNever(value: never, what = "value"): never {
   throw new Error(`Unhandled ${what}: ${JSON.stringify(value)}`);
 }
 
+/** Outcomes that say money arrived (in full, late, too much or too little): they credit a payment. */
+export const payingOutcomes: ReadonlySet<SessionStatus> = new Set<SessionStatus>(["paid", "paid_late", "overpaid", "underpaid"]);
+
 /** Whether money was received in full: the store order may be fulfilled. */
 export function isSettledPaid(status: SessionStatus): boolean {
   switch (status) {

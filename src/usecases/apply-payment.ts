@@ -9,7 +9,7 @@ import type { TransactionRef } from "../../plugins/types.ts";
 import type { Database, SessionRow } from "../db/schema.ts";
 import type { BridgeDeps } from "../deps.ts";
 import { newId } from "../domain/ids.ts";
-import { canTransition, type PaymentOutcome, type SessionStatus } from "../domain/session-status.ts";
+import { canTransition, payingOutcomes, type PaymentOutcome, type SessionStatus } from "../domain/session-status.ts";
 import { loadPayments, recordSessionEvent, toPublicSession } from "./session-records.ts";
 import type { StoreUpdate } from "../stores/port.ts";
 import { isUniqueViolation } from "./webhooks.ts";
@@ -52,7 +52,6 @@ export type Decision =
   | { kind: "review"; reason: string; amountPaidMinor?: bigint }
   | { kind: "noop"; reason: string };
 
-const payingOutcomes = new Set<PaymentOutcome>(["paid", "paid_late", "overpaid", "underpaid"]);
 
 /** Pure: what should happen to `session` given `obs`. */
 export function decide(session: SessionRow, obs: PaymentObservation, now: Date, graceMs: number): Decision {
@@ -163,7 +162,7 @@ export async function applyPaymentObservation(
     const nowMs = now.getTime();
 
     const outcome = await deps.db.kysely.transaction().execute(async (trx) => {
-      if (decision.kind === "transition" && decision.to !== "open" && payingOutcomes.has(decision.to)) {
+      if (decision.kind === "transition" && payingOutcomes.has(decision.to)) {
         const taken = await claimTransactions(trx, sessionId, obs, nowMs);
         if (taken) return { conflict: taken } as const;
       }

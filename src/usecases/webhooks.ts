@@ -10,7 +10,7 @@ import { safeEqual, sha256Hex } from "../crypto/secrets.ts";
 import type { Database, WebhookEventRow } from "../db/schema.ts";
 import type { BridgeDeps } from "../deps.ts";
 import { newId } from "../domain/ids.ts";
-import { assertNever, type SessionStatus } from "../domain/session-status.ts";
+import { assertNever, payingOutcomes } from "../domain/session-status.ts";
 import { applyPaymentObservation, paymentReferenceFor, type PaymentObservation } from "./apply-payment.ts";
 import { resolveConnection } from "./connections.ts";
 import { bigintReplacer, recordSessionEvent } from "./session-records.ts";
@@ -318,24 +318,9 @@ async function checkOnChain(
   session: { id: string; currency: string; amount_minor: string; provider_data_json: string },
   observation: PaymentObservation,
 ): Promise<void> {
-  if (!payingStatuses.includes(observation.outcome as SessionStatus)) return;
-  for (const tx of observation.transactions) {
-    // One transaction pays one session: the same hash replayed in another session's webhook is refused.
-    // Only for transactions on a named (account-based) chain: a Bitcoin transaction legitimately pays
-    // several invoices at once (exchanges batch their withdrawals), and BTCPay names no chain.
-    if (!tx.hash || !tx.chainId) continue;
-    const other = await deps.db.kysely.selectFrom("payments")
-      .innerJoin("checkout_sessions", "checkout_sessions.id", "payments.session_id")
-      .select("payments.session_id")
-      .where("payments.tx_hash", "in", [...new Set([tx.hash, tx.hash.toLowerCase()])])
-      .where("payments.session_id", "!=", session.id)
-      .where("checkout_sessions.status", "in", payingStatuses)
-      .executeTakeFirst();
-    if (other) {
-      observation.chainMismatch = `transaction ${tx.hash} already paid session ${other.session_id}`;
-      return;
-    }
-  }
+  // One transaction paying two sessions is refused where payments are credited (applyPaymentObservation's
+  // credited_transactions), for every path, not here.
+  if (!payingOutcomes.has(observation.outcome)) return;
   if (!deps.chainVerifier) return;
   for (const tx of observation.transactions) {
     if (!tx.hash || !tx.chainId) continue;
@@ -362,8 +347,6 @@ async function checkOnChain(
     }
   }
 }
-
-const payingStatuses: SessionStatus[] = ["paid", "paid_late", "overpaid", "underpaid"];
 
 /**
  * Makes a stored event due again. Safe at any time: processing is idempotent (the state machine and the
