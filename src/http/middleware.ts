@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { sha256Hex } from "../crypto/secrets.ts";
 import type { BridgeDeps } from "../deps.ts";
+import { MinuteWindows } from "../usecases/minute-windows.ts";
 import { authenticateApiKey, type AuthenticatedStore } from "../usecases/stores.ts";
 import { ApiError } from "./errors.ts";
 
@@ -37,25 +38,16 @@ export function requireApiKey(deps: BridgeDeps): MiddlewareHandler<AppEnv> {
  * is what protects that process; a shared limit across processes would need the database on every request.
  */
 export function rateLimit(perMinute: number, clock: () => Date): MiddlewareHandler<AppEnv> {
-  const windows = new Map<string, { start: number; count: number }>();
+  const windows = new MinuteWindows();
   return async (c, next) => {
     if (perMinute <= 0) return next();
-    const key = c.get("rateLimitKey") ?? "anonymous";
     const now = clock().getTime();
-    const windowStart = now - (now % 60_000);
-    let w = windows.get(key);
-    if (!w || w.start !== windowStart) {
-      w = { start: windowStart, count: 0 };
-      windows.set(key, w);
-      if (windows.size > 10_000) windows.clear();
-    }
-    w.count++;
+    const { count, endsAt } = windows.hit(c.get("rateLimitKey") ?? "anonymous", now);
     c.header("RateLimit-Limit", String(perMinute));
-    c.header("RateLimit-Remaining", String(Math.max(0, perMinute - w.count)));
-    if (w.count > perMinute) {
-      const retryAfter = Math.ceil((windowStart + 60_000 - now) / 1000);
+    c.header("RateLimit-Remaining", String(Math.max(0, perMinute - count)));
+    if (count > perMinute) {
       throw new ApiError("rate_limited", `Too many requests: at most ${perMinute} per minute.`, undefined, {
-        "Retry-After": String(retryAfter),
+        "Retry-After": String(Math.ceil((endsAt - now) / 1000)),
       });
     }
     await next();

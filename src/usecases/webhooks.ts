@@ -13,6 +13,7 @@ import { newId } from "../domain/ids.ts";
 import { assertNever, payingOutcomes } from "../domain/session-status.ts";
 import { applyPaymentObservation, paymentReferenceFor, type PaymentObservation } from "./apply-payment.ts";
 import { resolveConnection } from "./connections.ts";
+import { MinuteWindows } from "./minute-windows.ts";
 import { bigintReplacer, recordSessionEvent } from "./session-records.ts";
 
 export type IngestResult =
@@ -26,19 +27,12 @@ const redactedHeaders = new Set(["authorization", "x-webhook-api-key", "cookie"]
 
 /** Rejections recorded per (provider, connection) and minute, per bridge process. */
 export const rejectionsRecordedPerMinute = 60;
-const rejectionBudgets = new WeakMap<BridgeDeps, Map<string, { minute: number; used: number }>>();
+const rejectionBudgets = new WeakMap<BridgeDeps, MinuteWindows>();
 
 function takeRejectionSlot(deps: BridgeDeps, endpoint: string, nowMs: number): boolean {
   let budgets = rejectionBudgets.get(deps);
-  if (!budgets) rejectionBudgets.set(deps, (budgets = new Map()));
-  const minute = Math.floor(nowMs / 60_000);
-  const budget = budgets.get(endpoint);
-  if (!budget || budget.minute !== minute) {
-    if (budgets.size > 10_000) budgets.clear(); // bounded memory under a flood of made-up connection ids
-    budgets.set(endpoint, { minute, used: 1 });
-    return true;
-  }
-  return ++budget.used <= rejectionsRecordedPerMinute;
+  if (!budgets) rejectionBudgets.set(deps, (budgets = new MinuteWindows()));
+  return budgets.hit(endpoint, nowMs).count <= rejectionsRecordedPerMinute;
 }
 
 export async function ingestWebhook(
