@@ -92,6 +92,8 @@ export interface CreateCheckoutSessionCommand {
   withinTransaction?: (trx: Transaction<Database>, session: PublicCheckoutSession) => Promise<void>;
   /** The store's Idempotency-Key, when it sent one: part of the key the platform sees. */
   idempotencyKey?: string;
+  /** `priceCart(input)`, when the caller has already checked the cart (it is not priced twice). */
+  cart?: PricedCart;
 }
 
 /**
@@ -129,9 +131,8 @@ export function outboundIdentity(input: {
 
 export async function createCheckoutSession(
   deps: BridgeDeps,
-  { store, input, withinTransaction, idempotencyKey: storeIdempotencyKey }: CreateCheckoutSessionCommand,
+  { store, input, withinTransaction, idempotencyKey: storeIdempotencyKey, cart = priceCart(input) }: CreateCheckoutSessionCommand,
 ): Promise<PublicCheckoutSession> {
-  const cart = priceCart(input);
   const providerName = input.provider ?? store.defaultProvider;
   if (!providerName) {
     throw new ApiError("provider_not_connected", "No provider was named and the store has no default.", [

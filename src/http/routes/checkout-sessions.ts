@@ -45,7 +45,7 @@ export function checkoutSessionRoutes(deps: BridgeDeps): Hono<AppEnv> {
       }
       // A cart that does not add up is refused before the key is taken: a 422 then writes nothing, and a
       // retry of the same bad request is answered 422 again instead of 409 while the first one fails.
-      priceCart(parsed.data);
+      const cart = priceCart(parsed.data);
       const started = await beginIdempotentRequest(deps, store.storeId, idempotencyKey, `POST /v1/checkout_sessions\n${store.livemode}\n${rawBody}`);
       if (started.kind === "replay") {
         c.header("Idempotent-Replayed", "true");
@@ -56,6 +56,7 @@ export function checkoutSessionRoutes(deps: BridgeDeps): Hono<AppEnv> {
           store,
           input: parsed.data,
           idempotencyKey,
+          cart,
           withinTransaction: (trx, s) => started.complete(trx, 201, s),
         });
         return c.json(session, 201);
