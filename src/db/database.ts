@@ -4,6 +4,7 @@ import SQLite from "better-sqlite3";
 import { createPool } from "mysql2";
 import { Kysely, Migrator, MysqlDialect, SqliteDialect, type Migration, type MigrationProvider } from "kysely";
 import type { Database } from "./schema.ts";
+import { GroupCommitSqliteDialect } from "./sqlite-group-commit.ts";
 import * as m001 from "./migrations/001_initial.ts";
 import * as m002 from "./migrations/002_evm.ts";
 import * as m003 from "./migrations/003_woocommerce.ts";
@@ -24,6 +25,17 @@ export interface Db {
   close(): Promise<void>;
 }
 
+/** One connection to a SQLite file, with the bridge's pragmas. */
+export function openSqliteConnection(file: string): SQLite.Database {
+  const sqlite = new SQLite(file);
+  // WAL lets readers run beside the single writer; FULL makes every commit durable across power loss.
+  sqlite.pragma("journal_mode = WAL");
+  sqlite.pragma("synchronous = FULL");
+  sqlite.pragma("busy_timeout = 10000");
+  sqlite.pragma("foreign_keys = ON");
+  return sqlite;
+}
+
 /**
  * Opens the database named by a `DATABASE_URL`: `sqlite:<file>` (`sqlite::memory:` for a throwaway)
  * or `mysql://user:pass@host:port/db`.
@@ -32,13 +44,13 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
   if (url.startsWith("sqlite:")) {
     const file = url.slice("sqlite:".length);
     if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
-    const sqlite = new SQLite(file);
-    // WAL lets readers run beside the single writer; FULL makes every commit durable across power loss.
-    sqlite.pragma("journal_mode = WAL");
-    sqlite.pragma("synchronous = FULL");
-    sqlite.pragma("busy_timeout = 10000");
-    sqlite.pragma("foreign_keys = ON");
-    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    if (file === ":memory:") {
+      const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: openSqliteConnection(file) }) });
+      return { kysely, dialect: "sqlite", close: () => kysely.destroy() };
+    }
+    // A file gets group commit: concurrent writes share one fsync (see sqlite-group-commit.ts).
+    const dialect = new GroupCommitSqliteDialect({ writer: openSqliteConnection(file), reader: openSqliteConnection(file) });
+    const kysely = new Kysely<Database>({ dialect });
     return { kysely, dialect: "sqlite", close: () => kysely.destroy() };
   }
   if (url.startsWith("mysql://")) {
