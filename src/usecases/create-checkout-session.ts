@@ -3,7 +3,7 @@
  * provider session is created (with an idempotency key that survives retries, see `outboundIdentity`), and
  * the session is stored. The hosted page is reached through the bridge's own `/pay/{id}`.
  */
-import type { Kysely, Transaction } from "kysely";
+import type { Kysely } from "kysely";
 import { ProviderRequestError, type SessionForProvider } from "../../plugins/types.ts";
 import type { CreateCheckoutSessionInput } from "../api/schemas.ts";
 import type { Database } from "../db/schema.ts";
@@ -14,8 +14,10 @@ import { currencyExponent, formatDecimalAmount, parseCurrency, parseDecimalAmoun
 import { ApiError, type FieldError } from "../http/errors.ts";
 import type { PublicCheckoutSession } from "../stores/port.ts";
 import { resolveConnection } from "./connections.ts";
-import { toPublicSession, type StoredCart } from "./session-records.ts";
+import { loadPayments, toPublicSession, type StoredCart } from "./session-records.ts";
+import type { IdempotencyClaim } from "./idempotency.ts";
 import type { AuthenticatedStore } from "./stores.ts";
+import { isUniqueViolation } from "./webhooks.ts";
 
 interface PricedCart {
   currency: CurrencyCode;
@@ -88,10 +90,10 @@ export function priceCart(input: CreateCheckoutSessionInput): PricedCart {
 export interface CreateCheckoutSessionCommand {
   store: AuthenticatedStore;
   input: CreateCheckoutSessionInput;
-  /** Runs inside the transaction that stores the session (idempotency completion). */
-  withinTransaction?: (trx: Transaction<Database>, session: PublicCheckoutSession) => Promise<void>;
   /** The store's Idempotency-Key, when it sent one: part of the key the platform sees. */
   idempotencyKey?: string;
+  /** The key's claim (the store API's Idempotency-Key): its time stands in for the order's previous session. */
+  claim?: IdempotencyClaim;
   /** `priceCart(input)`, when the caller has already checked the cart (it is not priced twice). */
   cart?: PricedCart;
 }
@@ -108,6 +110,9 @@ export interface CreateCheckoutSessionCommand {
  * Without a store key nothing tells a retry from a second, deliberate session for the same order (several
  * at once are legitimate, e.g. one per payment method), so each such create gets a fresh id and the key is
  * derived from it: the platform still sees one key per bridge session, as before.
+ *
+ * A key claimed through the store API (`claimedAt`) does the previous session's job without the read: a
+ * retry takes the claim over with its time, while a key reused after its record was pruned is a new claim.
  */
 export function outboundIdentity(input: {
   connectionId: string;
@@ -117,11 +122,13 @@ export function outboundIdentity(input: {
   currency: string;
   previousSessionId: string | undefined;
   storeIdempotencyKey: string | undefined;
+  claimedAt?: number;
 }): { sessionId: string; idempotencyKey: string } {
   const fresh = input.storeIdempotencyKey === undefined ? newId("cs") : undefined;
   const material = JSON.stringify([
     input.connectionId, input.storeId, input.orderId, input.amountMinor.toString(), input.currency,
-    input.previousSessionId ?? null, input.storeIdempotencyKey ?? fresh,
+    input.claimedAt === undefined ? (input.previousSessionId ?? null) : `claimed ${input.claimedAt}`,
+    input.storeIdempotencyKey ?? fresh,
   ]);
   return {
     sessionId: fresh ?? `cs_${sha256Hex(`cartbridge session id\n${material}`).slice(0, 24)}`,
@@ -131,7 +138,7 @@ export function outboundIdentity(input: {
 
 export async function createCheckoutSession(
   deps: BridgeDeps,
-  { store, input, withinTransaction, idempotencyKey: storeIdempotencyKey, cart = priceCart(input) }: CreateCheckoutSessionCommand,
+  { store, input, idempotencyKey: storeIdempotencyKey, claim, cart = priceCart(input) }: CreateCheckoutSessionCommand,
 ): Promise<PublicCheckoutSession> {
   const providerName = input.provider ?? store.defaultProvider;
   if (!providerName) {
@@ -150,8 +157,9 @@ export async function createCheckoutSession(
   }
 
   const now = deps.clock();
-  // Only a keyed create is derived (see outboundIdentity), so only it pays for this indexed read.
-  const previous = storeIdempotencyKey === undefined ? undefined : await deps.db.kysely
+  // Only a keyed create without a claim is derived from the previous session (see outboundIdentity), so only
+  // it pays for this indexed read.
+  const previous = storeIdempotencyKey === undefined || claim ? undefined : await deps.db.kysely
     .selectFrom("checkout_sessions")
     .select("id")
     .where("order_id", "=", input.order.id)
@@ -168,7 +176,11 @@ export async function createCheckoutSession(
     currency: cart.currency,
     previousSessionId: previous?.id,
     storeIdempotencyKey,
+    ...(claim ? { claimedAt: claim.claimedAt } : {}),
   });
+  // The claim's earlier holder may have stored this very session and stopped before answering.
+  const storedEarlier = claim?.tookOver ? await storedSession(deps, id) : undefined;
+  if (storedEarlier) return storedEarlier;
   const expiresAt = new Date(now.getTime() + deps.config.SESSION_TTL_MINUTES * 60_000);
   const metadata: Record<string, string> = {
     ...(input.metadata ?? {}),
@@ -245,17 +257,22 @@ export async function createCheckoutSession(
     provider_checked_at: null,
   };
   const session = toPublicSession(row, [], deps.config.PUBLIC_URL);
-  // The session row is its own "created" record (the timeline derives that entry from it), so without an
-  // Idempotency-Key the hot path is one autocommitted insert.
-  if (!withinTransaction) {
+  // The session row is its own "created" record (the timeline derives that entry from it): one autocommitted
+  // insert, keyed or not.
+  try {
     await deps.db.kysely.insertInto("checkout_sessions").values(row).execute();
-    return session;
+  } catch (err) {
+    // Two holders of one claim (one stalled past its lock) derive one session id: the first insert is the session.
+    const stored = claim && isUniqueViolation(err) ? await storedSession(deps, id) : undefined;
+    if (!stored) throw err;
+    return stored;
   }
-  await deps.db.kysely.transaction().execute(async (trx) => {
-    await trx.insertInto("checkout_sessions").values(row).execute();
-    await withinTransaction(trx, session);
-  });
   return session;
+}
+
+async function storedSession(deps: BridgeDeps, id: string): Promise<PublicCheckoutSession | undefined> {
+  const row = await deps.db.kysely.selectFrom("checkout_sessions").selectAll().where("id", "=", id).executeTakeFirst();
+  return row ? toPublicSession(row, await loadPayments(deps.db.kysely, id), deps.config.PUBLIC_URL) : undefined;
 }
 
 const connectionCacheMs = 30_000;

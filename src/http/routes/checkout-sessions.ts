@@ -52,16 +52,13 @@ export function checkoutSessionRoutes(deps: BridgeDeps): Hono<AppEnv> {
         return c.body(started.body, started.status as 201, { "content-type": "application/json" });
       }
       try {
-        const session = await createCheckoutSession(deps, {
-          store,
-          input: parsed.data,
-          idempotencyKey,
-          cart,
-          withinTransaction: (trx, s) => started.complete(trx, 201, s),
-        });
+        const session = await createCheckoutSession(deps, { store, input: parsed.data, idempotencyKey, cart, claim: started });
+        // Lost to a later holder (this request stalled past its lock): that holder stores the same session.
+        await started.complete(201, session);
         return c.json(session, 201);
       } catch (err) {
-        await started.abandon();
+        // Only "no connection" is known to have reached no platform; anything else keeps the claim's time.
+        await started.abandon({ reachedProvider: !(err instanceof ApiError && err.code === "provider_not_connected") });
         throw err;
       }
     },
