@@ -134,8 +134,8 @@ export function buildOpenApiDocument(publicUrl: string): Record<string, unknown>
       "/woocommerce/credentials": {
         post: wooOperation("setWooCommerceCredentials", "Hand over pasted WooCommerce REST keys",
           "For shops where app authorization cannot reach the bridge: the plugin sends REST keys the admin created by hand. The bridge " +
-          "tries them with one authenticated read of the shop first; keys the shop refuses, or a shop it cannot reach, answer 422 " +
-          "`validation_failed` and are not stored (the failed check shows in `/woocommerce/status`).",
+          "tries them first with one authenticated read of the shop and one write that changes nothing (`PUT orders/0`); keys the " +
+          "shop refuses, Read-only keys, or a shop it cannot reach, answer 422 `validation_failed` and are not stored (the failed check shows in `/woocommerce/status`).",
           "WooCommerceCredentialsRequest", "WooCommerceCredentialsResponse"),
       },
       "/woocommerce/status": {

@@ -119,18 +119,34 @@ async function call<T>(what: string, run: () => Promise<{ data: unknown }>): Pro
 }
 
 /**
- * One authenticated read (`GET orders?per_page=1`) with these keys: proves the URL, the keys and the auth
- * mode work before they are stored. (A GET cannot prove write access; a read-only key fails later, on
- * the first update, with 401.)
+ * Checks keys before they are stored: one authenticated read (`GET orders?per_page=1`) proves the URL, the
+ * keys and the auth mode; then a write that cannot change anything (`PUT orders/0` with an empty body) proves
+ * the key may write. WooCommerce checks a key's permission before it routes a request
+ * (WC_REST_Authentication: 401 "does not have write permissions" for a Read key), so a Read/Write key gets
+ * past it to the order lookup, which answers "Invalid ID." (400 from the orders controller, 404 in some
+ * versions and in our simulator: both mean the write was allowed). Without the probe a read-only key passed
+ * the check and failed on the first paid order.
  */
-export async function checkWooCredentials(credentials: WooCommerceCredentials, options: WooClientOptions): Promise<{ ok: true } | { ok: false; error: WooApiError }> {
+export async function checkWooCredentials(
+  credentials: WooCommerceCredentials,
+  options: WooClientOptions,
+): Promise<{ ok: true } | { ok: false; failed: "read" | "write"; error: WooApiError }> {
+  const asWooError = (err: unknown) => (err instanceof WooApiError ? err : new WooApiError((err as Error).message, undefined, ""));
+  let client;
   try {
-    const client = wooClient(credentials, options);
-    await call("list orders", () => client.get("orders", { per_page: 1 }));
-    return { ok: true };
+    client = wooClient(credentials, options);
+    await call("list orders", () => client!.get("orders", { per_page: 1 }));
   } catch (err) {
-    return { ok: false, error: err instanceof WooApiError ? err : new WooApiError((err as Error).message, undefined, "") };
+    return { ok: false, failed: "read", error: asWooError(err) };
   }
+  try {
+    await call("update order 0 (write check)", () => client!.put("orders/0", {}));
+  } catch (err) {
+    const error = asWooError(err);
+    // 401/403: the key (or something in front of the shop) refused the write. Anything else got past it.
+    if (error.status === 401 || error.status === 403) return { ok: false, failed: "write", error };
+  }
+  return { ok: true };
 }
 
 export function createWooOrdersApi(credentials: WooCommerceCredentials, options: WooClientOptions): WooOrdersApi {

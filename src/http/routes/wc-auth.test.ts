@@ -153,14 +153,19 @@ describeEachDatabase("wc-auth: connecting a WooCommerce store without copy-paste
     bridge.app.request("/woocommerce/credentials", { method: "POST", headers: authed(store.testKey), body: JSON.stringify(body) });
   const status = async () => (await (await bridge.app.request("/woocommerce/status", { headers: authed(store.testKey) })).json()) as Record<string, unknown>;
 
-  it("pasted keys work too, after one authenticated read against the shop", async () => {
+  it("pasted keys work too, after one authenticated read and one write that changes nothing", async () => {
     const key = sim.createKey();
+    const ordersBefore = sim.orders.size;
     const res = await paste({ storeUrl: sim.url, consumerKey: key.consumerKey, consumerSecret: key.consumerSecret });
     expect(res.status).toBe(200);
     const checks = sim.requests.filter((r) => r.path === "/wp-json/wc/v3/orders");
     expect(checks).toHaveLength(1);
     expect(checks[0]).toMatchObject({ method: "GET", auth: "oauth", status: 200 });
     expect(checks[0]!.rawUrl).toContain("per_page=1");
+    const writeCheck = sim.requests.filter((r) => r.path === "/wp-json/wc/v3/orders/0");
+    expect(writeCheck).toHaveLength(1);
+    expect(writeCheck[0]).toMatchObject({ method: "PUT", auth: "oauth", status: 404 });
+    expect(sim.orders.size).toBe(ordersBefore);
     expect(await status()).toMatchObject({ connected: true, connectedVia: "pasted", lastCheck: { ok: true, at: expect.any(String) } });
     const bad = await bridge.app.request("/woocommerce/credentials", {
       method: "POST", headers: authed(store.testKey), body: JSON.stringify({ storeUrl: sim.url, consumerKey: "nope", consumerSecret: "nope" }),
@@ -191,6 +196,20 @@ describeEachDatabase("wc-auth: connecting a WooCommerce store without copy-paste
     expect(st).toMatchObject({ connected: true, connectedVia: "pasted", lastCheck: { ok: false, error: expect.stringContaining("Consumer key is invalid") } });
     const row = await bridge.deps.db.kysely.selectFrom("stores").select("credentials_enc").where("id", "=", store.storeId).executeTakeFirstOrThrow();
     expect((await bridge.deps.secrets.open(row.credentials_enc!)) as Record<string, unknown>).toMatchObject({ consumerKey: good.consumerKey, consumerSecret: good.consumerSecret });
+  });
+
+  it("pasted read-only keys are refused: 422 saying they may not update orders; the keys are not stored", async () => {
+    const readOnly = sim.createKey("read");
+    const res = await paste({ storeUrl: sim.url, consumerKey: readOnly.consumerKey, consumerSecret: readOnly.consumerSecret });
+    expect(res.status).toBe(422);
+    const body = (await res.json()) as { error: { message: string; fields: { path: string; message: string }[] } };
+    expect(body.error.message).toContain("may not update them");
+    expect(body.error.fields[0]).toMatchObject({ path: "consumerKey", message: expect.stringContaining("does not have write permissions") });
+    expect(await status()).toMatchObject({ connected: false, lastCheck: { ok: false, error: expect.stringContaining("write check") } });
+    const writeOnly = sim.createKey("write");
+    expect((await paste({ storeUrl: sim.url, consumerKey: writeOnly.consumerKey, consumerSecret: writeOnly.consumerSecret })).status).toBe(422);
+    const readWrite = sim.createKey("read_write");
+    expect((await paste({ storeUrl: sim.url, consumerKey: readWrite.consumerKey, consumerSecret: readWrite.consumerSecret })).status).toBe(200);
   });
 
   it("pasted keys for a shop that cannot be reached are refused with 422 on storeUrl", async () => {

@@ -189,6 +189,13 @@ export function wcAuthRoutes(deps: BridgeDeps): Hono<AppEnv> {
       const error = `${check.error.message}${check.error.excerpt ? `: ${check.error.excerpt.slice(0, 200)}` : ""}`;
       // Keep the keys the bridge had (if any); remember the failed check for /status.
       await updateStoreCredentials(deps, store.storeId, woocommerceCredentials.parse({ ...current, url: current.url ?? credentials.url, lastCheck: { ok: false, at, error } }));
+      if (check.failed === "write") {
+        throw new ApiError(
+          "validation_failed",
+          "These REST API keys can read orders but may not update them: create a key with Read/Write permission.",
+          [{ path: "consumerKey", message: error }],
+        );
+      }
       const badKeys = check.error.status === 401 || check.error.status === 403;
       throw new ApiError(
         "validation_failed",

@@ -475,6 +475,11 @@ export class WooCommerceSimulator {
       record.status = 401;
       return this.error(res, 401, "woocommerce_rest_authentication_error", auth.message ?? "Sorry, you cannot list resources.");
     }
+    // WC_REST_Authentication::check_permissions, before routing: a Read key may not write, a Write key may not read.
+    if ((req.method === "GET" || req.method === "HEAD") && auth.permissions === "write") {
+      record.status = 401;
+      return this.error(res, 401, "woocommerce_rest_authentication_error", "The API key provided does not have read permissions.");
+    }
     if (!match) {
       // `GET orders`: newest first, `per_page` (1–100, default 10).
       const perPage = Math.min(100, Math.max(1, Number(url.searchParams.get("per_page") ?? 10) || 10));
