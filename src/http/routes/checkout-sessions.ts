@@ -53,7 +53,8 @@ export function checkoutSessionRoutes(deps: BridgeDeps): Hono<AppEnv> {
       }
       try {
         const session = await createCheckoutSession(deps, { store, input: parsed.data, idempotencyKey, cart, claim: started });
-        // Lost to a later holder (this request stalled past its lock): that holder stores the same session.
+        // False when a later holder took the key over (this request stalled past its lock): it answers with the
+        // same session (one id per claim), so this answer stands either way.
         await started.complete(201, session);
         return c.json(session, 201);
       } catch (err) {
