@@ -14,7 +14,7 @@ import { currencyExponent, formatDecimalAmount, parseCurrency, parseDecimalAmoun
 import { ApiError, type FieldError } from "../http/errors.ts";
 import type { PublicCheckoutSession } from "../stores/port.ts";
 import { resolveConnection } from "./connections.ts";
-import { loadPayments, toPublicSession, type StoredCart } from "./session-records.ts";
+import { loadPublicSession, toPublicSession, type StoredCart } from "./session-records.ts";
 import type { IdempotencyClaim } from "./idempotency.ts";
 import type { AuthenticatedStore } from "./stores.ts";
 import { isUniqueViolation } from "./webhooks.ts";
@@ -179,7 +179,7 @@ export async function createCheckoutSession(
     ...(claim ? { claimedAt: claim.claimedAt } : {}),
   });
   // The claim's earlier holder may have stored this very session and stopped before answering.
-  const storedEarlier = claim?.tookOver ? await storedSession(deps, id) : undefined;
+  const storedEarlier = claim?.tookOver ? await loadPublicSession(deps.db.kysely, deps.config.PUBLIC_URL, id, store) : undefined;
   if (storedEarlier) return storedEarlier;
   const expiresAt = new Date(now.getTime() + deps.config.SESSION_TTL_MINUTES * 60_000);
   const metadata: Record<string, string> = {
@@ -263,16 +263,11 @@ export async function createCheckoutSession(
     await deps.db.kysely.insertInto("checkout_sessions").values(row).execute();
   } catch (err) {
     // Two holders of one claim (one stalled past its lock) derive one session id: the first insert is the session.
-    const stored = claim && isUniqueViolation(err) ? await storedSession(deps, id) : undefined;
+    const stored = claim && isUniqueViolation(err) ? await loadPublicSession(deps.db.kysely, deps.config.PUBLIC_URL, id, store) : undefined;
     if (!stored) throw err;
     return stored;
   }
   return session;
-}
-
-async function storedSession(deps: BridgeDeps, id: string): Promise<PublicCheckoutSession | undefined> {
-  const row = await deps.db.kysely.selectFrom("checkout_sessions").selectAll().where("id", "=", id).executeTakeFirst();
-  return row ? toPublicSession(row, await loadPayments(deps.db.kysely, id), deps.config.PUBLIC_URL) : undefined;
 }
 
 const connectionCacheMs = 30_000;

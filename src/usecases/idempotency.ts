@@ -7,7 +7,9 @@
  * platform idempotency key and reaches the platform session the first attempt may have made. Records are
  * kept at least 24 hours.
  */
+import type { ExpressionBuilder } from "kysely";
 import { sha256Hex } from "../crypto/secrets.ts";
+import type { Database } from "../db/schema.ts";
 import type { BridgeDeps } from "../deps.ts";
 import { ApiError } from "../http/errors.ts";
 import { isUniqueViolation } from "./webhooks.ts";
@@ -55,9 +57,9 @@ export async function beginIdempotentRequest(
    * outboundIdentity), so whichever stores its session first stores the only one, and both answer with it.
    */
   const handleFor = (lockedUntil: number, claimedAt: number, tookOver: boolean): IdempotencyStart => {
-    const mine = () => db.updateTable("idempotency_keys")
-      .where("store_id", "=", storeId).where("idem_key", "=", key)
-      .where("state", "=", "in_progress").where("locked_until", "=", lockedUntil);
+    const heldByMe = (eb: ExpressionBuilder<Database, "idempotency_keys">) =>
+      eb.and({ store_id: storeId, idem_key: key, state: "in_progress", locked_until: lockedUntil });
+    const mine = () => db.updateTable("idempotency_keys").where(heldByMe);
     return {
       kind: "proceed",
       claimedAt,
@@ -71,9 +73,7 @@ export async function beginIdempotentRequest(
           await mine().set({ locked_until: 0 }).execute();
           return;
         }
-        await db.deleteFrom("idempotency_keys")
-          .where("store_id", "=", storeId).where("idem_key", "=", key)
-          .where("state", "=", "in_progress").where("locked_until", "=", lockedUntil).execute();
+        await db.deleteFrom("idempotency_keys").where(heldByMe).execute();
       },
     };
   };

@@ -30,6 +30,19 @@ export async function loadPayments(db: Kysely<Database>, sessionId: string) {
 
 type PaymentRow = Awaited<ReturnType<typeof loadPayments>>[number];
 
+/** A store's session as its API shows it, payments included; undefined when the store (in this mode) has none by that id. */
+export async function loadPublicSession(
+  db: Kysely<Database>,
+  publicUrl: string,
+  id: string,
+  owner: { storeId: string; livemode: boolean },
+): Promise<PublicCheckoutSession | undefined> {
+  const row = await db.selectFrom("checkout_sessions").selectAll()
+    .where("id", "=", id).where("store_id", "=", owner.storeId).where("livemode", "=", owner.livemode ? 1 : 0)
+    .executeTakeFirst();
+  return row ? toPublicSession(row, await loadPayments(db, row.id), publicUrl) : undefined;
+}
+
 export function toPublicPayment(p: PaymentRow): PublicPayment {
   const currency = p.currency ?? undefined;
   return {

@@ -4,7 +4,7 @@ import { createCheckoutSessionSchema } from "../../api/schemas.ts";
 import type { BridgeDeps } from "../../deps.ts";
 import { createCheckoutSession, priceCart } from "../../usecases/create-checkout-session.ts";
 import { beginIdempotentRequest } from "../../usecases/idempotency.ts";
-import { loadPayments, toPublicSession } from "../../usecases/session-records.ts";
+import { loadPublicSession } from "../../usecases/session-records.ts";
 import { ApiError } from "../errors.ts";
 import { rateLimit, requireApiKey, type AppEnv } from "../middleware.ts";
 
@@ -66,16 +66,9 @@ export function checkoutSessionRoutes(deps: BridgeDeps): Hono<AppEnv> {
   );
 
   app.get("/:id", async (c) => {
-    const store = c.get("store");
-    const row = await deps.db.kysely
-      .selectFrom("checkout_sessions")
-      .selectAll()
-      .where("id", "=", c.req.param("id"))
-      .where("store_id", "=", store.storeId)
-      .where("livemode", "=", store.livemode ? 1 : 0)
-      .executeTakeFirst();
-    if (!row) throw new ApiError("not_found", `No checkout session ${c.req.param("id")}.`);
-    return c.json(toPublicSession(row, await loadPayments(deps.db.kysely, row.id), deps.config.PUBLIC_URL));
+    const session = await loadPublicSession(deps.db.kysely, deps.config.PUBLIC_URL, c.req.param("id"), c.get("store"));
+    if (!session) throw new ApiError("not_found", `No checkout session ${c.req.param("id")}.`);
+    return c.json(session);
   });
 
   return app;
