@@ -16,6 +16,7 @@ import * as m008 from "./migrations/008_one_delivery_per_session.ts";
 import * as m009 from "./migrations/009_webhook_rejections_time.ts";
 import * as m010 from "./migrations/010_order_sessions_newest_first.ts";
 import * as m011 from "./migrations/011_credited_transactions.ts";
+import * as m012 from "./migrations/012_idempotency_session.ts";
 
 export type Dialect = "sqlite" | "mysql";
 
@@ -80,6 +81,7 @@ const migrations: Record<string, Migration> = {
   "009_webhook_rejections_time": m009,
   "010_order_sessions_newest_first": m010,
   "011_credited_transactions": m011,
+  "012_idempotency_session": m012,
 };
 
 class StaticMigrationProvider implements MigrationProvider {

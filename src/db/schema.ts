@@ -136,12 +136,14 @@ export interface IdempotencyKeysTable {
   store_id: string;
   idem_key: string;
   request_hash: string;
-  /** `in_progress` | `done` */
+  /** `in_progress` (the claim; complete once its session row exists) | `done` (a stored response, written before migration 012) */
   state: string;
   response_status: number | null;
   response_body: string | null;
   created_at: number;
   locked_until: number;
+  /** The session this claim creates (migration 012). */
+  session_id: string | null;
 }
 
 export interface StoreUpdatesTable {

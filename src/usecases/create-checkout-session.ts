@@ -6,7 +6,7 @@
 import type { Kysely } from "kysely";
 import { ProviderRequestError, type SessionForProvider } from "../../plugins/types.ts";
 import type { CreateCheckoutSessionInput } from "../api/schemas.ts";
-import type { Database } from "../db/schema.ts";
+import type { Database, SessionRow } from "../db/schema.ts";
 import type { BridgeDeps } from "../deps.ts";
 import { sha256Hex } from "../crypto/secrets.ts";
 import { newId } from "../domain/ids.ts";
@@ -14,8 +14,8 @@ import { currencyExponent, formatDecimalAmount, parseCurrency, parseDecimalAmoun
 import { ApiError, type FieldError } from "../http/errors.ts";
 import type { PublicCheckoutSession } from "../stores/port.ts";
 import { resolveConnection } from "./connections.ts";
-import { loadPublicSession, toPublicSession, type StoredCart } from "./session-records.ts";
-import type { IdempotencyClaim } from "./idempotency.ts";
+import { findStoreSessionRow, toCreatedResponse, toPublicSession, type StoredCart } from "./session-records.ts";
+import { beginIdempotentRequest } from "./idempotency.ts";
 import type { AuthenticatedStore } from "./stores.ts";
 import { isUniqueViolation } from "./webhooks.ts";
 
@@ -90,26 +90,27 @@ export function priceCart(input: CreateCheckoutSessionInput): PricedCart {
 export interface CreateCheckoutSessionCommand {
   store: AuthenticatedStore;
   input: CreateCheckoutSessionInput;
-  /** The store's Idempotency-Key, when it sent one: part of the key the platform sees. */
+  /**
+   * A caller's own key for this create (the Shopify paths: one per payment or order), part of the key the
+   * platform sees. The store API's Idempotency-Key goes through `createCheckoutSessionOnce` instead.
+   */
   idempotencyKey?: string;
-  /** The key's claim (the store API's Idempotency-Key): its time stands in for the order's previous session. */
-  claim?: IdempotencyClaim;
   /** `priceCart(input)`, when the caller has already checked the cart (it is not priced twice). */
   cart?: PricedCart;
 }
 
 /**
  * The session id and the platform idempotency key of one create. A create that failed (the platform made
- * its session but the answer was lost, or our insert failed) stores nothing and releases the store's
- * Idempotency-Key, so the store's retry runs this again: it must send the platform the same key and the same
- * body (Crypto Checkout answers 409 to a key reused with another body), hence the session id is derived too.
- * The order's previous session on the connection is part of the input, so a new attempt after a stored
- * session (the first expired, the buyer tries again) is a new platform session, never a replay of the
- * expired one. The connection id (random, never shown to buyers) keeps the derived ids unguessable.
+ * its session but the answer was lost, or our insert failed) stores nothing, so the retry runs this again:
+ * it must send the platform the same key and the same body (Crypto Checkout answers 409 to a key reused with
+ * another body), hence the session id is derived too. The order's previous session on the connection is part
+ * of the input, so a new attempt after a stored session (the first expired, the buyer tries again) is a new
+ * platform session, never a replay of the expired one. The connection id (random, never shown to buyers)
+ * keeps the derived ids unguessable.
  *
- * Without a store key nothing tells a retry from a second, deliberate session for the same order (several
- * at once are legitimate, e.g. one per payment method), so each such create gets a fresh id and the key is
- * derived from it: the platform still sees one key per bridge session, as before.
+ * Without a key nothing tells a retry from a second, deliberate session for the same order (several at once
+ * are legitimate, e.g. one per payment method), so each such create gets a fresh id and the key is derived
+ * from it: the platform still sees one key per bridge session, as before.
  *
  * A key claimed through the store API (`claimedAt`) does the previous session's job without the read: a
  * retry takes the claim over with its time, while a key reused after its record was pruned is a new claim.
@@ -138,8 +139,88 @@ export function outboundIdentity(input: {
 
 export async function createCheckoutSession(
   deps: BridgeDeps,
-  { store, input, idempotencyKey: storeIdempotencyKey, claim, cart = priceCart(input) }: CreateCheckoutSessionCommand,
+  { store, input, idempotencyKey: storeIdempotencyKey, cart = priceCart(input) }: CreateCheckoutSessionCommand,
 ): Promise<PublicCheckoutSession> {
+  const target = await connectionFor(deps, store, input);
+  // Only a keyed create is derived from the previous session (see outboundIdentity), so only it pays for this
+  // indexed read.
+  const previous = storeIdempotencyKey === undefined ? undefined : await deps.db.kysely
+    .selectFrom("checkout_sessions")
+    .select("id")
+    .where("order_id", "=", input.order.id)
+    .where("connection_id", "=", target.connectionId)
+    .orderBy("created_at", "desc")
+    .orderBy("id", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  const identity = outboundIdentity({
+    ...identityBase(target, store, input, cart),
+    previousSessionId: previous?.id,
+    storeIdempotencyKey,
+  });
+  const row = await createAtProvider(deps, { store, input, cart, target, ...identity });
+  await deps.db.kysely.insertInto("checkout_sessions").values(row).execute();
+  return toPublicSession(row, [], deps.config.PUBLIC_URL);
+}
+
+export type CreateOnceOutcome =
+  | { replayed: false; session: PublicCheckoutSession }
+  | { replayed: true; status: number; body: string };
+
+/**
+ * The store API's create with an Idempotency-Key: the key is claimed (naming the session the claim
+ * creates), the platform is asked, and the session row is stored; that row completes the claim (see
+ * idempotency.ts), so a keyed create costs one write more than an unkeyed one. A request that finds the key
+ * done replays the first response; one that finds it running gets 409.
+ */
+export async function createCheckoutSessionOnce(
+  deps: BridgeDeps,
+  { store, input, cart, idempotencyKey, fingerprint }: {
+    store: AuthenticatedStore;
+    input: CreateCheckoutSessionInput;
+    cart: PricedCart;
+    idempotencyKey: string;
+    fingerprint: string;
+  },
+): Promise<CreateOnceOutcome> {
+  // A missing connection is refused before the key is taken: the 422 writes nothing.
+  const target = await connectionFor(deps, store, input);
+  const identityAt = (claimedAt: number) =>
+    outboundIdentity({ ...identityBase(target, store, input, cart), previousSessionId: undefined, storeIdempotencyKey: idempotencyKey, claimedAt });
+  const createdResponse = async (sessionId: string) => {
+    const row = await findStoreSessionRow(deps.db.kysely, sessionId, store);
+    return row ? JSON.stringify(toCreatedResponse(row, deps.config.PUBLIC_URL)) : undefined;
+  };
+  const started = await beginIdempotentRequest(deps, {
+    storeId: store.storeId, key: idempotencyKey, fingerprint, sessionIdAt: (at) => identityAt(at).sessionId, createdResponse,
+  });
+  if (started.kind === "replay") return { replayed: true, status: started.status, body: started.body };
+
+  const identity = identityAt(started.claimedAt);
+  let row;
+  try {
+    row = await createAtProvider(deps, { store, input, cart, target, ...identity });
+    await deps.db.kysely.insertInto("checkout_sessions").values(row).execute();
+  } catch (err) {
+    // Two holders of one claim (one stalled past its lock) derive one session id: the first insert is the
+    // session, and both answer with it as it was created.
+    const stored = row && isUniqueViolation(err) ? await createdResponse(row.id) : undefined;
+    if (stored !== undefined) return { replayed: false, session: JSON.parse(stored) as PublicCheckoutSession };
+    // The platform may have made its session: the claim stays (free) so the retry derives the same key.
+    await started.release();
+    throw err;
+  }
+  return { replayed: false, session: toPublicSession(row, [], deps.config.PUBLIC_URL) };
+}
+
+interface SessionTarget {
+  providerName: string;
+  connectionId: string;
+  resolved: NonNullable<Awaited<ReturnType<typeof resolveConnection>>>;
+}
+
+/** The store's connection for the requested provider (or its default), or 422 when it has none. */
+async function connectionFor(deps: BridgeDeps, store: AuthenticatedStore, input: CreateCheckoutSessionInput): Promise<SessionTarget> {
   const providerName = input.provider ?? store.defaultProvider;
   if (!providerName) {
     throw new ApiError("provider_not_connected", "No provider was named and the store has no default.", [
@@ -155,32 +236,27 @@ export async function createCheckoutSession(
       [{ path: "provider", message: `connect a ${providerName} account first` }],
     );
   }
+  return { providerName, connectionId: resolved.row.id, resolved };
+}
 
+function identityBase(target: SessionTarget, store: AuthenticatedStore, input: CreateCheckoutSessionInput, cart: PricedCart) {
+  return { connectionId: target.connectionId, storeId: store.storeId, orderId: input.order.id, amountMinor: cart.totalMinor, currency: cart.currency };
+}
+
+/** Asks the platform for its session and returns the row to store (status open, nothing paid). */
+async function createAtProvider(
+  deps: BridgeDeps,
+  { store, input, cart, target, sessionId: id, idempotencyKey }: {
+    store: AuthenticatedStore;
+    input: CreateCheckoutSessionInput;
+    cart: PricedCart;
+    target: SessionTarget;
+    sessionId: string;
+    idempotencyKey: string;
+  },
+): Promise<SessionRow> {
+  const { providerName, resolved } = target;
   const now = deps.clock();
-  // Only a keyed create without a claim is derived from the previous session (see outboundIdentity), so only
-  // it pays for this indexed read.
-  const previous = storeIdempotencyKey === undefined || claim ? undefined : await deps.db.kysely
-    .selectFrom("checkout_sessions")
-    .select("id")
-    .where("order_id", "=", input.order.id)
-    .where("connection_id", "=", resolved.row.id)
-    .orderBy("created_at", "desc")
-    .orderBy("id", "desc")
-    .limit(1)
-    .executeTakeFirst();
-  const { sessionId: id, idempotencyKey } = outboundIdentity({
-    connectionId: resolved.row.id,
-    storeId: store.storeId,
-    orderId: input.order.id,
-    amountMinor: cart.totalMinor,
-    currency: cart.currency,
-    previousSessionId: previous?.id,
-    storeIdempotencyKey,
-    ...(claim ? { claimedAt: claim.claimedAt } : {}),
-  });
-  // The claim's earlier holder may have stored this very session and stopped before answering.
-  const storedEarlier = claim?.tookOver ? await loadPublicSession(deps.db.kysely, deps.config.PUBLIC_URL, id, store) : undefined;
-  if (storedEarlier) return storedEarlier;
   const expiresAt = new Date(now.getTime() + deps.config.SESSION_TTL_MINUTES * 60_000);
   const metadata: Record<string, string> = {
     ...(input.metadata ?? {}),
@@ -229,7 +305,8 @@ export async function createCheckoutSession(
     taxMinor: cart.taxMinor.toString(),
     discountMinor: cart.discountMinor.toString(),
   };
-  const row = {
+  // The session row is its own "created" record (the timeline derives that entry from it).
+  return {
     id,
     store_id: store.storeId,
     connection_id: resolved.row.id,
@@ -256,18 +333,6 @@ export async function createCheckoutSession(
     updated_at: now.getTime(),
     provider_checked_at: null,
   };
-  const session = toPublicSession(row, [], deps.config.PUBLIC_URL);
-  // The session row is its own "created" record (the timeline derives that entry from it): one autocommitted
-  // insert, keyed or not.
-  try {
-    await deps.db.kysely.insertInto("checkout_sessions").values(row).execute();
-  } catch (err) {
-    // Two holders of one claim (one stalled past its lock) derive one session id: the first insert is the session.
-    const stored = claim && isUniqueViolation(err) ? await loadPublicSession(deps.db.kysely, deps.config.PUBLIC_URL, id, store) : undefined;
-    if (!stored) throw err;
-    return stored;
-  }
-  return session;
 }
 
 const connectionCacheMs = 30_000;

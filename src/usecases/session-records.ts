@@ -37,10 +37,24 @@ export async function loadPublicSession(
   id: string,
   owner: { storeId: string; livemode: boolean },
 ): Promise<PublicCheckoutSession | undefined> {
-  const row = await db.selectFrom("checkout_sessions").selectAll()
+  const row = await findStoreSessionRow(db, id, owner);
+  return row ? toPublicSession(row, await loadPayments(db, row.id), publicUrl) : undefined;
+}
+
+/** A session of this store (in this mode) by id. */
+export async function findStoreSessionRow(db: Kysely<Database>, id: string, owner: { storeId: string; livemode: boolean }) {
+  return db.selectFrom("checkout_sessions").selectAll()
     .where("id", "=", id).where("store_id", "=", owner.storeId).where("livemode", "=", owner.livemode ? 1 : 0)
     .executeTakeFirst();
-  return row ? toPublicSession(row, await loadPayments(db, row.id), publicUrl) : undefined;
+}
+
+/**
+ * The create's response, as it was when the session was created (open, nothing paid, no review): what an
+ * Idempotency-Key replay answers, whatever happened to the session since (Stripe replays the first response
+ * too; the current state is `GET /v1/checkout_sessions/{id}`).
+ */
+export function toCreatedResponse(row: SessionRow, publicUrl: string): PublicCheckoutSession {
+  return toPublicSession({ ...row, status: "open", amount_paid_minor: "0", review_reason: null }, [], publicUrl);
 }
 
 export function toPublicPayment(p: PaymentRow): PublicPayment {

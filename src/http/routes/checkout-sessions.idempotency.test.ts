@@ -6,8 +6,7 @@ import { sandboxProvider } from "../../../plugins/sandbox/index.ts";
 import { ProviderRequestError } from "../../../plugins/types.ts";
 import { createCheckoutSessionSchema } from "../../api/schemas.ts";
 import { addConnection } from "../../usecases/connections.ts";
-import { createCheckoutSession } from "../../usecases/create-checkout-session.ts";
-import { beginIdempotentRequest } from "../../usecases/idempotency.ts";
+import { createCheckoutSessionOnce, priceCart } from "../../usecases/create-checkout-session.ts";
 
 describeEachDatabase("Idempotency-Key on POST /v1/checkout_sessions", (makeDb) => {
   let db: TestDatabase;
@@ -145,57 +144,71 @@ describeEachDatabase("Idempotency-Key on POST /v1/checkout_sessions", (makeDb) =
     expect(await sessions()).toBe(1);
   });
 
-  it("a provider that is not connected forgets the key: the corrected request with the same key succeeds", async () => {
+  it("a provider that is not connected is refused before the key is taken: the corrected request with the same key succeeds", async () => {
     const wrong = await postSession(bridge, store.testKey, cartBody({ provider: "gstable" }), { "idempotency-key": "fix-me" });
     expect(wrong.status).toBe(422);
     expect((await wrong.json()).error.code).toBe("provider_not_connected");
+    expect(await bridge.deps.db.kysely.selectFrom("idempotency_keys").select("idem_key").execute()).toEqual([]);
     const fixed = await postSession(bridge, store.testKey, cartBody(), { "idempotency-key": "fix-me" });
     expect(fixed.status).toBe(201);
   });
 
-  it("a create that stored its session and stopped before answering: after its lock the retry answers that session, and the platform was asked once", async () => {
-    let now = Date.now();
-    const calls = await recordingSandbox({ clock: () => new Date(now) });
+  it("a create that stored its session and stopped before answering: the retry replays it at once, as it was created", async () => {
+    const calls = await recordingSandbox();
     const body = JSON.stringify(cartBody({ provider: "recording" }));
-    // The first request, up to its session insert, and no further (its process stops there).
+    // The first request runs to its session insert; its answer never reaches the store.
     const input = createCheckoutSessionSchema.parse(JSON.parse(body));
-    const started = await beginIdempotentRequest(bridge.deps, store.storeId, "stopped", `POST /v1/checkout_sessions\nfalse\n${body}`);
-    if (started.kind !== "proceed") throw new Error("expected to proceed");
-    const stored = await createCheckoutSession(bridge.deps, { store: { storeId: store.storeId, livemode: false, defaultProvider: "sandbox" }, input, idempotencyKey: "stopped", claim: started });
+    const authenticated = { storeId: store.storeId, livemode: false, defaultProvider: "sandbox" };
+    const lost = await createCheckoutSessionOnce(bridge.deps, {
+      store: authenticated, input, cart: priceCart(input), idempotencyKey: "stopped", fingerprint: `POST /v1/checkout_sessions\nfalse\n${body}`,
+    });
+    if (lost.replayed) throw new Error("expected a new session");
+    // Meanwhile the buyer paid: the replay is still the first response (the current state is GET's job).
+    await bridge.deps.db.kysely.updateTable("checkout_sessions").set({ status: "paid", amount_paid_minor: "4000" }).execute();
 
-    const meanwhile = await postSession(bridge, store.testKey, body, { "idempotency-key": "stopped" });
-    expect(meanwhile.status).toBe(409);
-    now += 61_000;
     const retried = await postSession(bridge, store.testKey, body, { "idempotency-key": "stopped" });
     expect(retried.status).toBe(201);
-    expect(((await retried.json()) as { id: string }).id).toBe(stored.id);
-    const replayed = await postSession(bridge, store.testKey, body, { "idempotency-key": "stopped" });
-    expect(replayed.headers.get("idempotent-replayed")).toBe("true");
+    expect(retried.headers.get("idempotent-replayed")).toBe("true");
+    expect(await retried.text()).toBe(JSON.stringify(lost.session));
+    expect(lost.session).toMatchObject({ status: "open", amountPaid: "0.00", payments: [] });
     expect(calls).toHaveLength(1);
     expect(await sessions()).toBe(1);
   });
 
+  it("the replay of a completed create is byte for byte its first answer", async () => {
+    const first = await postSession(bridge, store.testKey, cartBody({ metadata: { cart: "7" } }), { "idempotency-key": "bytes" });
+    const again = await postSession(bridge, store.testKey, cartBody({ metadata: { cart: "7" } }), { "idempotency-key": "bytes" });
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(await again.text()).toBe(await first.text());
+  });
+
   it("two holders of one claim (the first stalled past its lock) store one session, and both answer it", async () => {
     let now = Date.now();
-    await recordingSandbox({ clock: () => new Date(now) });
-    const body = JSON.stringify(cartBody({ provider: "recording" }));
-    const input = createCheckoutSessionSchema.parse(JSON.parse(body));
-    const authenticated = { storeId: store.storeId, livemode: false, defaultProvider: "sandbox" };
-    const begin = async () => {
-      const started = await beginIdempotentRequest(bridge.deps, store.storeId, "twice", `POST /v1/checkout_sessions\nfalse\n${body}`);
-      if (started.kind !== "proceed") throw new Error("expected to proceed");
-      return started;
-    };
-    const stalled = await begin();
+    await bridge.close();
+    // The first call to the platform is held until the test lets it go: its request stalls past its lock.
+    let releaseFirst!: () => void;
+    const firstHeld = new Promise<void>((r) => (releaseFirst = r));
+    const keys: string[] = [];
+    const stalling = { ...sandboxProvider, name: "stalling", createSession: async (...args: Parameters<typeof sandboxProvider.createSession>) => {
+      keys.push(args[0].idempotencyKey);
+      if (keys.length === 1) await firstHeld;
+      return sandboxProvider.createSession(...args);
+    } };
+    bridge = await createTestBridge({ databaseUrl: db.url, extraProviders: [stalling], clock: () => new Date(now) });
+    await addConnection(bridge.deps, { storeId: store.storeId, provider: "stalling", livemode: false, credentials: {} });
+    const body = cartBody({ provider: "stalling" });
+
+    const stalled = postSession(bridge, store.testKey, body, { "idempotency-key": "twice" });
+    while (keys.length === 0) await new Promise((r) => setTimeout(r, 5));
     now += 61_000;
-    const takeover = await begin();
-    const [a, b] = await Promise.all([
-      createCheckoutSession(bridge.deps, { store: authenticated, input, idempotencyKey: "twice", claim: stalled }),
-      createCheckoutSession(bridge.deps, { store: authenticated, input, idempotencyKey: "twice", claim: takeover }),
-    ]);
-    expect(a.id).toBe(b.id);
-    expect(await stalled.complete(201, a)).toBe(false);
-    expect(await takeover.complete(201, b)).toBe(true);
+    const takeover = await postSession(bridge, store.testKey, body, { "idempotency-key": "twice" });
+    expect(takeover.status).toBe(201);
+    releaseFirst();
+    const late = await stalled;
+    expect(late.status).toBe(201);
+    expect((await late.json()).id).toBe((await takeover.json()).id);
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).toBe(keys[0]);
     expect(await sessions()).toBe(1);
   });
 });

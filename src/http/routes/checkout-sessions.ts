@@ -2,8 +2,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { createCheckoutSessionSchema } from "../../api/schemas.ts";
 import type { BridgeDeps } from "../../deps.ts";
-import { createCheckoutSession, priceCart } from "../../usecases/create-checkout-session.ts";
-import { beginIdempotentRequest } from "../../usecases/idempotency.ts";
+import { createCheckoutSession, createCheckoutSessionOnce, priceCart } from "../../usecases/create-checkout-session.ts";
 import { loadPublicSession } from "../../usecases/session-records.ts";
 import { ApiError } from "../errors.ts";
 import { rateLimit, requireApiKey, type AppEnv } from "../middleware.ts";
@@ -45,23 +44,13 @@ export function checkoutSessionRoutes(deps: BridgeDeps): Hono<AppEnv> {
       }
       // A cart that does not add up is refused before the key is taken: a 422 then writes nothing, and a
       // retry of the same bad request is answered 422 again instead of 409 while the first one fails.
-      const cart = priceCart(parsed.data);
-      const started = await beginIdempotentRequest(deps, store.storeId, idempotencyKey, `POST /v1/checkout_sessions\n${store.livemode}\n${rawBody}`);
-      if (started.kind === "replay") {
-        c.header("Idempotent-Replayed", "true");
-        return c.body(started.body, started.status as 201, { "content-type": "application/json" });
-      }
-      try {
-        const session = await createCheckoutSession(deps, { store, input: parsed.data, idempotencyKey, cart, claim: started });
-        // False when a later holder took the key over (this request stalled past its lock): it answers with the
-        // same session (one id per claim), so this answer stands either way.
-        await started.complete(201, session);
-        return c.json(session, 201);
-      } catch (err) {
-        // Only "no connection" is known to have reached no platform; anything else keeps the claim's time.
-        await started.abandon({ reachedProvider: !(err instanceof ApiError && err.code === "provider_not_connected") });
-        throw err;
-      }
+      const outcome = await createCheckoutSessionOnce(deps, {
+        store, input: parsed.data, cart: priceCart(parsed.data), idempotencyKey,
+        fingerprint: `POST /v1/checkout_sessions\n${store.livemode}\n${rawBody}`,
+      });
+      if (!outcome.replayed) return c.json(outcome.session, 201);
+      c.header("Idempotent-Replayed", "true");
+      return c.body(outcome.body, outcome.status as 201, { "content-type": "application/json" });
     },
   );
 
