@@ -15,6 +15,8 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const connections = 16;
 /** The paced runs repeat, interleaved, and report the median: one stall of the machine moves a single p99. */
 const pacedRepeats = 3;
+/** Rounds of the alternated closed-loop runs (each run half of BENCH_SECONDS). */
+const rounds = 3;
 const pacedRate = 500;
 
 interface Target {
@@ -32,11 +34,52 @@ const cart = JSON.stringify({
   customer: { email: "buyer@example.com" }, successUrl: "https://shop.example/thanks", cancelUrl: "https://shop.example/cart",
 });
 
-interface Result { rps: number; p50: number; p99: number; non2xx: number; errors: number }
+interface Result { rps: number; p50: number; p99: number; non2xx: number; errors: number; cpuUsPerRequest: number }
 
-async function run(opts: autocannon.Options): Promise<Result> {
-  const r = await autocannon({ duration: seconds, connections, ...opts });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+/** The server's CPU time so far (user + system, µs): cost per request, which a noisy machine moves less than req/s. */
+async function serverCpuUs(url: string): Promise<number> {
+  const { user, system } = (await (await fetch(`${url}/bench/baseline/cpu`)).json()) as { user: number; system: number };
+  return user + system;
+}
+
+async function run(opts: autocannon.Options & { url: string }, duration = seconds): Promise<Result> {
+  const origin = new URL(opts.url).origin;
+  const cpuBefore = await serverCpuUs(origin);
+  const r = await autocannon({ duration, connections, ...opts });
+  const cpuUs = (await serverCpuUs(origin)) - cpuBefore;
+  return {
+    rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors,
+    cpuUsPerRequest: r.requests.total ? cpuUs / r.requests.total : 0,
+  };
+}
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/**
+ * Each route and its baseline, alternated for a few rounds of half-length runs: the ratio of each round is
+ * taken between runs seconds apart, so a slow phase of the machine (or of the database as it grows) lands on
+ * both sides, and the median of the rounds is reported with every round's ratio beside it.
+ */
+async function alternated<K extends string>(runs: Record<K | "baseline", () => Promise<Result>>) {
+  type Name = K | "baseline";
+  const names = Object.keys(runs) as Name[];
+  const results = Object.fromEntries(names.map((k) => [k, [] as Result[]])) as Record<Name, Result[]>;
+  for (let round = 0; round < rounds; round++) {
+    for (const name of names) results[name].push(await runs[name]());
+  }
+  const summary = (name: Name) => {
+    const rs = results[name];
+    const ratios = rs.map((r, i) => r.rps / results.baseline[i]!.rps);
+    const cpuRatios = rs.map((r, i) => r.cpuUsPerRequest / results.baseline[i]!.cpuUsPerRequest);
+    return {
+      rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)),
+      failed: rs.reduce((n, r) => n + r.non2xx + r.errors, 0),
+      cpuUsPerRequest: median(rs.map((r) => r.cpuUsPerRequest)),
+      ratio: median(ratios), ratios: ratios.map((x) => x.toFixed(2)).join(" / "),
+      cpuRatio: median(cpuRatios),
+    };
+  };
+  return Object.fromEntries(names.map((k) => [k, summary(k)])) as Record<Name, ReturnType<typeof summary>>;
 }
 
 function webhookRequests(t: Target) {
@@ -87,15 +130,15 @@ async function pacedComparison(url: string, auth: Record<string, string>) {
       runs[name].push(await pacedLoad({ url, ratePerSecond: pacedRate, seconds, next: routes[name] }));
     }
   }
-  const median = (results: PacedResult[]): PacedResult => {
-    const mid = (pick: (r: PacedResult) => number) => results.map(pick).sort((a, b) => a - b)[Math.floor(results.length / 2)]!;
+  const medianOf = (results: PacedResult[]): PacedResult => {
+    const mid = (pick: (r: PacedResult) => number) => median(results.map(pick));
     return {
       sent: mid((r) => r.sent), non2xx: mid((r) => r.non2xx), errors: mid((r) => r.errors), p50: mid((r) => r.p50),
       p99: mid((r) => r.p99), max: mid((r) => r.max), warmupP99: mid((r) => r.warmupP99),
     };
   };
   return {
-    healthz: median(runs.healthz), baseline: median(runs.baseline), bridge: median(runs.bridge), keyed: median(runs.keyed),
+    healthz: medianOf(runs.healthz), baseline: medianOf(runs.baseline), bridge: medianOf(runs.bridge), keyed: medianOf(runs.keyed),
     /** Every run's p99, so a reader sees the spread behind the median. */
     spread: Object.fromEntries(Object.entries(runs).map(([name, rs]) => [name, rs.map((r) => r.p99).join(" / ")])) as Record<keyof typeof routes, string>,
   };
@@ -106,36 +149,46 @@ async function benchDatabase(label: string, databaseUrl: string) {
   const t = server.target;
   const auth = { authorization: `Bearer ${t.key}`, "content-type": "application/json" };
   try {
-    await run({ url: `${t.url}/bench/baseline/session`, method: "POST", headers: auth, body: cart, duration: 2 }); // warm-up
-    const baseSession = await run({ url: `${t.url}/bench/baseline/session`, method: "POST", headers: auth, body: cart });
-    const session = await run({ url: `${t.url}/v1/checkout_sessions`, method: "POST", headers: auth, body: cart });
-    const sessionIdem = await run({
-      url: `${t.url}/v1/checkout_sessions`,
-      requests: [{ method: "POST", setupRequest: (req) => ({ ...req, headers: { ...auth, "idempotency-key": randomBytes(12).toString("hex") }, body: cart }) }],
+    const half = Math.max(1, Math.round(seconds / 2));
+    await run({ url: `${t.url}/bench/baseline/session`, method: "POST", headers: auth, body: cart }, 2); // warm-up
+    const sessions = await alternated({
+      baseline: () => run({ url: `${t.url}/bench/baseline/session`, method: "POST", headers: auth, body: cart }, half),
+      plain: () => run({ url: `${t.url}/v1/checkout_sessions`, method: "POST", headers: auth, body: cart }, half),
+      keyed: () => run({
+        url: `${t.url}/v1/checkout_sessions`,
+        requests: [{ method: "POST", setupRequest: (req) => ({ ...req, headers: { ...auth, "idempotency-key": randomBytes(12).toString("hex") }, body: cart }) }],
+      }, half),
     });
     const paced = await pacedComparison(t.url, auth);
-    const baseWebhook = await run({ url: `${t.url}/bench/baseline/webhook`, requests: [{ ...webhookRequests(t), path: "/bench/baseline/webhook" }] });
-    const webhook = await run({ url: t.url, requests: [webhookRequests(t)] });
+    const webhooks = await alternated({
+      baseline: () => run({ url: `${t.url}/bench/baseline/webhook`, requests: [{ ...webhookRequests(t), path: "/bench/baseline/webhook" }] }, half),
+      bridge: () => run({ url: t.url, requests: [webhookRequests(t)] }, half),
+    });
     await server.stop();
     // The same, with the background processing (re-fetch, state machine, outbox) running in the process.
     const busy = await startServer(databaseUrl, "workers");
-    const webhookBusy = await run({ url: busy.target.url, requests: [webhookRequests(busy.target)] });
+    const busyRuns = await alternated({
+      baseline: () => run({ url: `${busy.target.url}/bench/baseline/webhook`, requests: [{ ...webhookRequests(busy.target), path: "/bench/baseline/webhook" }] }, half),
+      bridge: () => run({ url: busy.target.url, requests: [webhookRequests(busy.target)] }, half),
+    });
     await busy.stop();
-    const row = (name: string, r: Result, base?: Result) =>
-      `| ${label} | ${name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${base ? (r.rps / base.rps).toFixed(2) : "—"} | ${r.non2xx + r.errors} |`;
+    type Summary = (typeof sessions)["plain"];
+    const row = (name: string, r: Summary, compared: boolean) =>
+      `| ${label} | ${name}${compared ? ` (ratio of each round ${r.ratios})` : ""} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${Math.round(r.cpuUsPerRequest)} | ${compared ? r.ratio.toFixed(2) : "—"} | ${compared ? r.cpuRatio.toFixed(2) : "—"} | ${r.failed} |`;
     const pacedRow = (name: string, r: PacedResult, spread: string) =>
-      `| ${label} | ${name}, open loop at ${pacedRate} req/s (median of ${pacedRepeats}; p99 of each run ${spread}; warm-up second ${r.warmupP99}) | ${pacedRate} | ${r.p50} | ${r.p99} | — | ${r.non2xx + r.errors} |`;
+      `| ${label} | ${name}, open loop at ${pacedRate} req/s (median of ${pacedRepeats}; p99 of each run ${spread}; warm-up second ${r.warmupP99}) | ${pacedRate} | ${r.p50} | ${r.p99} | | — | — | ${r.non2xx + r.errors} |`;
     return [
-      row("baseline: validate + insert (session body)", baseSession),
-      row("POST /v1/checkout_sessions", session, baseSession),
-      row("POST /v1/checkout_sessions + Idempotency-Key", sessionIdem, baseSession),
+      row("baseline: validate + insert (session body)", sessions.baseline, false),
+      row("POST /v1/checkout_sessions", sessions.plain, true),
+      row("POST /v1/checkout_sessions + Idempotency-Key", sessions.keyed, true),
       pacedRow("GET /healthz (no database: the machine's floor)", paced.healthz, paced.spread.healthz),
       pacedRow("baseline: validate + insert (session body)", paced.baseline, paced.spread.baseline),
       pacedRow("POST /v1/checkout_sessions", paced.bridge, paced.spread.bridge),
       pacedRow("POST /v1/checkout_sessions + Idempotency-Key", paced.keyed, paced.spread.keyed),
-      row("baseline: read body + insert (webhook)", baseWebhook),
-      row("webhook ingestion (verify + dedupe + store)", webhook, baseWebhook),
-      row("webhook ingestion, processing in the same process", webhookBusy, baseWebhook),
+      row("baseline: read body + insert (webhook)", webhooks.baseline, false),
+      row("webhook ingestion (verify + dedupe + store)", webhooks.bridge, true),
+      row("baseline (webhook body), processing running in the same process", busyRuns.baseline, false),
+      row("webhook ingestion, processing in the same process", busyRuns.bridge, true),
     ];
   } finally {
     await server.stop().catch(() => {});
@@ -143,10 +196,10 @@ async function benchDatabase(label: string, databaseUrl: string) {
 }
 
 const lines = [
-  `${seconds} s per run, ${connections} connections, autocannon on 127.0.0.1 (open-loop rows: bench/paced.ts), Node ${process.version}`,
+  `closed loop: ${connections} connections (autocannon), each route alternated with its baseline for ${rounds} rounds of ${Math.max(1, Math.round(seconds / 2))} s, medians; open loop: bench/paced.ts, ${seconds} s per run; 127.0.0.1, Node ${process.version}`,
   "",
-  "| database | route | req/s | p50 ms | p99 ms | ratio to baseline | non-2xx |",
-  "|---|---|---|---|---|---|---|",
+  "| database | route | req/s | p50 ms | p99 ms | server CPU µs/request | ratio to baseline (req/s) | CPU ratio | non-2xx |",
+  "|---|---|---|---|---|---|---|---|---|",
 ];
 const sqlite = await createSqliteDatabase();
 lines.push(...(await benchDatabase("SQLite", sqlite.url)));

@@ -47,6 +47,7 @@ const bridge = await createBridge({
       await deps.db.kysely.insertInto("bench_rows" as never).values({ id: crypto.randomUUID(), body } as never).execute();
       return c.json({ received: true });
     });
+    baseline.get("/cpu", (c) => c.json(process.cpuUsage()));
     return [{ path: "/bench/baseline", app: baseline as never }];
   },
 });
