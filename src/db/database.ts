@@ -26,14 +26,16 @@ export interface Db {
   close(): Promise<void>;
 }
 
+/**
+ * The bridge's pragmas for every connection to a SQLite file. WAL lets readers run beside the single writer;
+ * FULL makes every commit durable across power loss.
+ */
+export const sqlitePragmas = ["journal_mode = WAL", "synchronous = FULL", "busy_timeout = 10000", "foreign_keys = ON"] as const;
+
 /** One connection to a SQLite file, with the bridge's pragmas. */
 export function openSqliteConnection(file: string): SQLite.Database {
   const sqlite = new SQLite(file);
-  // WAL lets readers run beside the single writer; FULL makes every commit durable across power loss.
-  sqlite.pragma("journal_mode = WAL");
-  sqlite.pragma("synchronous = FULL");
-  sqlite.pragma("busy_timeout = 10000");
-  sqlite.pragma("foreign_keys = ON");
+  for (const pragma of sqlitePragmas) sqlite.pragma(pragma);
   return sqlite;
 }
 
@@ -50,7 +52,7 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
       return { kysely, dialect: "sqlite", close: () => kysely.destroy() };
     }
     // A file gets group commit: concurrent writes share one fsync (see sqlite-group-commit.ts).
-    const dialect = new GroupCommitSqliteDialect({ writer: openSqliteConnection(file), reader: openSqliteConnection(file) });
+    const dialect = new GroupCommitSqliteDialect({ file, reader: openSqliteConnection(file), pragmas: sqlitePragmas });
     const kysely = new Kysely<Database>({ dialect });
     return { kysely, dialect: "sqlite", close: () => kysely.destroy() };
   }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, sql } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openSqliteConnection } from "./database.ts";
+import { openSqliteConnection, sqlitePragmas } from "./database.ts";
 import { GroupCommitSqliteDialect } from "./sqlite-group-commit.ts";
 
 interface Tables {
@@ -42,7 +42,7 @@ describe("group-commit SQLite driver", () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "cartbridge-group-commit-"));
     file = join(dir, "db.sqlite");
-    dialect = new GroupCommitSqliteDialect({ writer: open(), reader: open() });
+    dialect = new GroupCommitSqliteDialect({ file, reader: open(), pragmas: sqlitePragmas });
     db = new Kysely<Tables>({ dialect });
     await sql`create table items (id text primary key, note text)`.execute(db);
     await sql`create table parents (id text primary key)`.execute(db);
@@ -168,7 +168,7 @@ describe("group-commit SQLite driver", () => {
   });
 
   it("a second Db on the same file waits for the first one's write lock without blocking the event loop", async () => {
-    const second = new GroupCommitSqliteDialect({ writer: open(), reader: open(), lockWaitMs: 2_000 });
+    const second = new GroupCommitSqliteDialect({ file, reader: open(), pragmas: sqlitePragmas, lockWaitMs: 2_000 });
     const other = new Kysely<Tables>({ dialect: second });
     try {
       const hold = gate();
@@ -194,7 +194,7 @@ describe("group-commit SQLite driver", () => {
   });
 
   it("a write lock held longer than the wait fails the write with SQLITE_BUSY", async () => {
-    const second = new GroupCommitSqliteDialect({ writer: open(), reader: open(), lockWaitMs: 50 });
+    const second = new GroupCommitSqliteDialect({ file, reader: open(), pragmas: sqlitePragmas, lockWaitMs: 50 });
     const other = new Kysely<Tables>({ dialect: second });
     outside.exec("BEGIN IMMEDIATE");
     try {
@@ -221,5 +221,41 @@ describe("group-commit SQLite driver", () => {
     expect(storedIds()).toEqual(["last"]);
     await expect(insert("late")).rejects.toThrow();
     // afterEach destroys again: that must be harmless.
+  });
+
+  it("a writer thread that stops refuses every write from then on (nothing is acknowledged that was not committed); reads go on", async () => {
+    await insert("before");
+    // The worker cannot open its file: it stops at once, as it would on a crash.
+    const broken = new GroupCommitSqliteDialect({ file: join(dir, "missing", "db.sqlite"), reader: open(), pragmas: sqlitePragmas });
+    const other = new Kysely<Tables>({ dialect: broken });
+    try {
+      await expect(other.insertInto("items").values({ id: "lost", note: null }).execute()).rejects.toThrow(/writer thread stopped/);
+      await expect(other.insertInto("items").values({ id: "later", note: null }).execute()).rejects.toThrow(/writer thread stopped/);
+      expect(await other.selectFrom("items").select("id").execute()).toEqual([{ id: "before" }]);
+    } finally {
+      await other.destroy();
+    }
+    expect(storedIds()).toEqual(["before"]);
+  });
+
+  it("a slow write runs beside the event loop: timers fire and reads are answered while it runs", async () => {
+    await insert("seed");
+    // About a quarter of a second of SQLite's own work inside one INSERT (on the event loop it would freeze it).
+    const slow = sql`insert into items (id, note) select 'slow', count(*) from (with recursive c(x) as (select 1 union all select x + 1 from c where x < 2000000) select x from c)`.execute(db);
+    const started = performance.now();
+    let ticks = 0;
+    const reads: string[][] = [];
+    const timer = setInterval(() => {
+      ticks++;
+      void db.selectFrom("items").select("id").execute().then((rows) => reads.push(rows.map((r) => r.id)));
+    }, 5);
+    await slow;
+    clearInterval(timer);
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThan(60);
+    expect(ticks).toBeGreaterThan(elapsed / 5 / 4);
+    // The reads meanwhile saw the committed rows only.
+    expect(reads.slice(0, 3)).toEqual([["seed"], ["seed"], ["seed"]]);
+    expect(storedIds()).toEqual(["seed", "slow"]);
   });
 });

@@ -1,30 +1,37 @@
 /**
  * A kysely dialect for a SQLite file that commits concurrent writes together (group commit), the way
  * InnoDB and PostgreSQL do, while every write is still durable (`synchronous = FULL`) before its promise
- * resolves.
+ * resolves, and whose writes never block the event loop.
  *
- * Why: better-sqlite3 runs on the event loop, and an autocommitted write is one fsync. On a cloud disk an
- * fsync takes 2–10 ms and sometimes hundreds; at a few hundred writes a second the process spends its time
- * blocked in fsync and every request queues behind it. Here the writes issued in one turn of the event loop
- * share one transaction and one fsync: under load a batch holds the requests that arrived during the
- * previous fsync, at low load it holds one write and costs what an autocommit did.
+ * Why: better-sqlite3 is synchronous, and an autocommitted write is one fsync. On a cloud disk an fsync takes
+ * 0.5–10 ms and sometimes hundreds; at a few hundred writes a second a process that commits on its event loop
+ * spends a third of its time blocked in fsync (measured: 9.7 s of 26 s under the bench's load), and every
+ * request, reads included, queues behind it. Here the writer connection lives in a worker thread
+ * (sqlite-writer.worker.mjs) and the writes that reach it together share one transaction and one fsync: under
+ * load a batch holds the writes that arrived during the previous fsync, at low load it holds one write and
+ * costs what an autocommit did.
  *
  * How:
- * - Two connections to the file. The writer holds the open batch (`BEGIN IMMEDIATE`, committed from
- *   `setImmediate`); a query-only reader answers plain reads. The reader sees committed data only, so a read
- *   never returns a row that a failed commit could still take back, and it never waits for an fsync.
- * - A plain write runs at once in the batch and resolves when the batch's COMMIT has returned. If it fails
- *   (a unique key, say), it also waits for that commit first, so the row it collided with is readable when
- *   the caller looks for it.
+ * - Two connections to the file. The writer, in the worker, holds the open batch (`BEGIN IMMEDIATE`, committed
+ *   from the worker's `setImmediate`); a query-only reader on the event loop answers plain reads. The reader
+ *   sees committed data only, so a read never returns a row that a failed commit could still take back, and it
+ *   never waits for an fsync.
+ * - The writes issued in one turn of the event loop go to the worker in one message, in issue order.
+ * - A plain write resolves when the batch's COMMIT has returned. If it fails (a unique key, say), it also
+ *   waits for that commit first, so the row it collided with is readable when the caller looks for it.
  * - A kysely transaction is a SAVEPOINT in the batch and holds the writer alone until it ends (plain writes
- *   wait for it; plain reads do not). Its commit resolves when the batch is durable; a rollback undoes its own
- *   writes only.
+ *   wait for it; plain reads do not); its statements, reads included, run on the writer. Its commit resolves
+ *   when the batch is durable; a rollback undoes its own writes only.
  * - If SQLite rolls the whole batch back (I/O error, full disk, a RAISE(ROLLBACK)), every write of the batch
  *   is rejected: none of them is stored.
+ * - Another connection's write lock (another process, a second Db on the file) is waited for in the worker, up
+ *   to `lockWaitMs`, then the write fails with SQLITE_BUSY. If the worker itself fails, every write in flight
+ *   and after is rejected (fail-stop: nothing is acknowledged that was not committed).
  *
  * `kysely.connection()` does not reserve the database here (nothing in the bridge relies on it; the
  * migrator's SQLite lock is a no-op either way): use a transaction for exclusive work.
  */
+import { Worker } from "node:worker_threads";
 import type SQLite from "better-sqlite3";
 import {
   CompiledQuery,
@@ -48,18 +55,21 @@ export interface GroupCommitStats {
   lostBatches: number;
 }
 
-interface Batch {
-  writes: number;
-  durable: Promise<void>;
-  resolve: () => void;
-  reject: (err: unknown) => void;
+export interface GroupCommitOptions {
+  file: string;
+  /** The query-only connection for plain reads, on the event loop. */
+  reader: SQLite.Database;
+  /** Run on the writer's connection when the worker opens it (the same as the reader's). */
+  pragmas: readonly string[];
+  /** How long a write waits for another connection's write lock before it fails with SQLITE_BUSY. */
+  lockWaitMs?: number;
 }
 
-/** Two connections to one file, opened with the same pragmas; the reader is made query-only here. */
+/** Two connections to one file: the reader is made query-only here, the writer is opened by the worker. */
 export class GroupCommitSqliteDialect implements Dialect {
   readonly #driver: GroupCommitSqliteDriver;
-  constructor(options: { writer: SQLite.Database; reader: SQLite.Database; lockWaitMs?: number }) {
-    this.#driver = new GroupCommitSqliteDriver(options.writer, options.reader, options.lockWaitMs ?? 10_000);
+  constructor(options: GroupCommitOptions) {
+    this.#driver = new GroupCommitSqliteDriver(options);
   }
   get stats(): Readonly<GroupCommitStats> {
     return this.#driver.stats;
@@ -78,32 +88,51 @@ export class GroupCommitSqliteDialect implements Dialect {
   }
 }
 
-const transactionSavepoint = "cartbridge_tx";
 /** Statements are prepared once per SQL text; a bound keeps ad-hoc raw SQL from growing the cache. */
 const statementCacheLimit = 500;
 
+type WriterRequest =
+  | { op: "write" | "query"; id: number; sql: string; parameters: readonly unknown[] }
+  | { op: "begin" | "commit" | "rollback" | "close"; id: number };
+
+interface WriterError { message: string; code?: string; name?: string; lostBatch: boolean }
+type WriterReply = { id: number; result: QueryResult<unknown> | null } | { id: number; error: WriterError };
+
 export class GroupCommitSqliteDriver implements Driver {
   readonly stats: GroupCommitStats = { commits: 0, committedWrites: 0, lostBatches: 0 };
-  #batch: Batch | undefined;
-  #lockWait: Promise<Batch> | undefined;
-  #flushScheduled = false;
+  readonly reader: SQLite.Database;
+  readonly #worker: Worker;
+  #nextId = 1;
+  readonly #pending = new Map<number, { resolve: (result: QueryResult<unknown> | null) => void; reject: (err: Error) => void }>();
+  /** Requests of this turn of the event loop, sent together from setImmediate (or before a transaction's). */
+  #outbox: WriterRequest[] = [];
+  #sendScheduled = false;
+  /** Why the writer stopped, once it has: every request after that is refused. */
+  #failure: Error | undefined;
   /** The connection whose transaction holds the writer, and who waits for it. */
   #transactionOwner: GroupCommitConnection | undefined;
   #transactionEnded: Promise<void> = Promise.resolve();
   #endTransaction: () => void = () => {};
-  readonly #writerStatements = new Map<string, SQLite.Statement>();
   readonly #readerStatements = new Map<string, SQLite.Statement>();
   #closed = false;
 
-  constructor(
-    readonly writer: SQLite.Database,
-    readonly reader: SQLite.Database,
-    /** How long a batch waits for another connection's write lock before the write fails with SQLITE_BUSY. */
-    readonly lockWaitMs: number,
-  ) {
-    reader.pragma("query_only = ON");
-    // The writer never sleeps in SQLite's busy handler: see #joinBatch.
-    writer.pragma("busy_timeout = 0");
+  constructor(options: GroupCommitOptions) {
+    this.reader = options.reader;
+    this.reader.pragma("query_only = ON");
+    this.#worker = new Worker(new URL("./sqlite-writer.worker.mjs", import.meta.url), {
+      workerData: { file: options.file, pragmas: options.pragmas, lockWaitMs: options.lockWaitMs ?? 10_000, statementCacheLimit },
+      // Plain JavaScript: no loader (tsx, vitest) is needed in the worker, and none is started there.
+      execArgv: [],
+    });
+    // The worker keeps the process alive only while a request waits for it (see #request, #settle).
+    this.#worker.unref();
+    this.#worker.on("message", (message: { replies: WriterReply[]; stats: GroupCommitStats }) => {
+      Object.assign(this.stats, message.stats);
+      for (const reply of message.replies) this.#settle(reply);
+    });
+    const stopped = (reason: unknown) => this.#fail(new Error("The SQLite writer thread stopped; nothing after this was stored.", { cause: reason }));
+    this.#worker.on("error", stopped);
+    this.#worker.on("exit", (code) => stopped(`exit code ${code}`));
   }
 
   async init(): Promise<void> {}
@@ -120,10 +149,7 @@ export class GroupCommitSqliteDriver implements Driver {
     this.#transactionOwner = owner;
     this.#transactionEnded = new Promise((resolve) => (this.#endTransaction = resolve));
     try {
-      const joined = this.#joinBatch();
-      const batch = joined instanceof Promise ? await joined : joined;
-      this.writer.exec(`SAVEPOINT ${transactionSavepoint}`);
-      batch.writes++;
+      await this.#request({ op: "begin" }, { now: true });
     } catch (err) {
       this.#releaseTransaction();
       throw err;
@@ -131,26 +157,16 @@ export class GroupCommitSqliteDriver implements Driver {
   }
 
   async commitTransaction(): Promise<void> {
-    const batch = this.#batch;
-    try {
-      if (!batch || !this.writer.inTransaction) throw batchLostError();
-      this.writer.exec(`RELEASE ${transactionSavepoint}`);
-    } finally {
-      this.#releaseTransaction();
-    }
-    await batch.durable;
+    // The writer runs requests in order: plain writes issued after this one run after the RELEASE.
+    const durable = this.#request({ op: "commit" }, { now: true });
+    this.#releaseTransaction();
+    await durable;
   }
 
   async rollbackTransaction(): Promise<void> {
-    try {
-      if (this.writer.inTransaction) {
-        this.writer.exec(`ROLLBACK TO ${transactionSavepoint}`);
-        this.writer.exec(`RELEASE ${transactionSavepoint}`);
-        if (this.#batch) this.#batch.writes--;
-      }
-    } finally {
-      this.#releaseTransaction();
-    }
+    const done = this.#request({ op: "rollback" }, { now: true });
+    this.#releaseTransaction();
+    await done;
   }
 
   async savepoint(connection: DatabaseConnection, name: string): Promise<void> {
@@ -168,167 +184,95 @@ export class GroupCommitSqliteDriver implements Driver {
   async destroy(): Promise<void> {
     if (this.#closed) return;
     while (this.#transactionOwner) await this.#transactionEnded;
-    this.#flush();
     this.#closed = true;
-    this.#writerStatements.clear();
+    if (!this.#failure) {
+      const closed = this.#request({ op: "close" }, { now: true, evenWhenClosed: true });
+      await closed.catch(() => {});
+      await this.#worker.terminate();
+    }
     this.#readerStatements.clear();
     this.reader.close();
-    this.writer.close();
   }
 
-  /** A statement outside any transaction: reads go to the reader, writes join the batch. */
+  /** A statement outside any transaction: reads go to the reader, writes to the writer's batch. */
   async executePlain(query: CompiledQuery): Promise<QueryResult<unknown>> {
     const probe = this.#probe(query.sql);
     if (probe) return run(probe, query);
-    let batch: Batch | undefined;
-    // Statements run synchronously once the writer is free and a batch is open; waiting for either can let the
-    // other change, so both are checked again after every wait.
-    while (this.#transactionOwner || !batch || batch !== this.#batch) {
-      if (this.#transactionOwner) await this.#transactionEnded;
-      else {
-        const joined = this.#joinBatch();
-        batch = joined instanceof Promise ? await joined : joined;
-      }
-    }
-    let result: QueryResult<unknown>;
-    try {
-      result = run(this.#prepare(this.writer, this.#writerStatements, query.sql), query);
-    } catch (err) {
-      if (!this.writer.inTransaction) this.#loseBatch(err);
-      // Let the rows this write collided with become readable before the caller goes looking for them.
-      await batch.durable.catch(() => {});
-      throw err;
-    }
-    batch.writes++;
-    await batch.durable;
-    return result;
+    while (this.#transactionOwner) await this.#transactionEnded;
+    return (await this.#request({ op: "write", sql: query.sql, parameters: query.parameters }))!;
   }
 
   /** A statement inside the owner's transaction: on the writer, inside the savepoint. */
-  executeInTransaction(query: CompiledQuery): QueryResult<unknown> {
-    if (!this.writer.inTransaction) throw batchLostError();
-    try {
-      return run(this.#prepare(this.writer, this.#writerStatements, query.sql), query);
-    } catch (err) {
-      if (!this.writer.inTransaction) this.#loseBatch(err);
-      throw err;
-    }
+  async executeInTransaction(query: CompiledQuery): Promise<QueryResult<unknown>> {
+    return (await this.#request({ op: "query", sql: query.sql, parameters: query.parameters }, { now: true }))!;
   }
 
   isTransactionOwner(connection: GroupCommitConnection): boolean {
     return this.#transactionOwner === connection;
   }
 
-  /**
-   * The batch to join: the open one, or a new one (BEGIN IMMEDIATE). Synchronous when the lock is free, so
-   * statements keep the order they were issued in. Another connection's write lock (another process, or a
-   * second Db on the same file in this one) is waited for with timers, never in SQLite's busy handler: that
-   * would block the event loop, and with it the flush that lets a second Db of this process release the lock.
-   * Whoever arrives while a wait is on queues behind it.
-   */
-  #joinBatch(): Batch | Promise<Batch> {
-    if (this.#closed) throw new Error("The database is closed.");
-    if (this.#batch) return this.#batch;
-    if (this.#lockWait) return this.#lockWait;
-    const begun = this.#begin();
-    if (begun instanceof Error) {
-      this.#lockWait = this.#waitForLock(begun).finally(() => (this.#lockWait = undefined));
-      return this.#lockWait;
+  #request(
+    request: { op: "write" | "query"; sql: string; parameters: readonly unknown[] } | { op: "begin" | "commit" | "rollback" | "close" },
+    { now = false, evenWhenClosed = false } = {},
+  ): Promise<QueryResult<unknown> | null> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#closed && !evenWhenClosed) return Promise.reject(new Error("The database is closed."));
+    const id = this.#nextId++;
+    const answered = new Promise<QueryResult<unknown> | null>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    if (this.#pending.size === 1) this.#worker.ref();
+    this.#outbox.push({ ...request, id } as WriterRequest);
+    // A transaction's statements are awaited one by one: they go at once, after what is queued before them.
+    if (now) this.#send();
+    else if (!this.#sendScheduled) {
+      this.#sendScheduled = true;
+      setImmediate(() => this.#send());
     }
-    return begun;
+    return answered;
   }
 
-  async #waitForLock(busy: Error): Promise<Batch> {
-    const deadline = Date.now() + this.lockWaitMs;
-    for (let delayMs = 1; Date.now() < deadline; delayMs = Math.min(delayMs * 2, 50)) {
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
-      if (this.#closed) throw new Error("The database is closed.");
-      const begun = this.#begin();
-      if (!(begun instanceof Error)) return begun;
-      busy = begun;
-    }
-    throw busy;
+  #send(): void {
+    this.#sendScheduled = false;
+    if (!this.#outbox.length) return;
+    const requests = this.#outbox;
+    this.#outbox = [];
+    this.#worker.postMessage(requests);
   }
 
-  /** BEGIN IMMEDIATE and a new batch, or the SQLITE_BUSY error when another connection holds the lock. */
-  #begin(): Batch | Error {
-    try {
-      this.writer.exec("BEGIN IMMEDIATE");
-    } catch (err) {
-      if ((err as { code?: string }).code === "SQLITE_BUSY") return err as Error;
-      throw err;
-    }
-    let resolve!: () => void;
-    let reject!: (err: unknown) => void;
-    const durable = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-    // A batch nobody waits on (its only transaction rolled back) must not be an unhandled rejection.
-    durable.catch(() => {});
-    this.#batch = { writes: 0, durable, resolve, reject };
-    this.#scheduleFlush();
-    return this.#batch;
+  #settle(reply: WriterReply): void {
+    const waiter = this.#pending.get(reply.id);
+    if (!waiter) return;
+    this.#pending.delete(reply.id);
+    if (this.#pending.size === 0) this.#worker.unref();
+    if ("error" in reply) waiter.reject(reviveError(reply.error));
+    else waiter.resolve(reply.result);
   }
 
-  #scheduleFlush(): void {
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    setImmediate(() => {
-      this.#flushScheduled = false;
-      this.#flush();
-    });
-  }
-
-  /** Commits the open batch, unless a transaction still holds it (its end schedules the flush again). */
-  #flush(): void {
-    const batch = this.#batch;
-    if (!batch || this.#transactionOwner) return;
-    this.#batch = undefined;
-    try {
-      this.writer.exec("COMMIT");
-    } catch (err) {
-      if (this.writer.inTransaction) this.writer.exec("ROLLBACK");
-      this.stats.lostBatches++;
-      batch.reject(err);
-      return;
-    }
-    this.stats.commits++;
-    this.stats.committedWrites += batch.writes;
-    batch.resolve();
-  }
-
-  /** SQLite rolled the batch back by itself: nothing of it is stored, and every write of it must say so. */
-  #loseBatch(cause: unknown): void {
-    const batch = this.#batch;
-    if (!batch) return;
-    this.#batch = undefined;
-    this.stats.lostBatches++;
-    batch.reject(batchLostError(cause));
+  #fail(err: Error): void {
+    if (this.#failure) return;
+    this.#failure = err;
+    for (const waiter of this.#pending.values()) waiter.reject(err);
+    this.#pending.clear();
+    this.#outbox = [];
   }
 
   #releaseTransaction(): void {
     this.#transactionOwner = undefined;
     this.#endTransaction();
-    if (this.#batch) this.#scheduleFlush();
   }
 
   /** The reader's statement when the SQL only reads; undefined for a write (or SQL the reader cannot compile). */
   #probe(sql: string): SQLite.Statement | undefined {
-    let stmt: SQLite.Statement;
-    try {
-      stmt = this.#prepare(this.reader, this.#readerStatements, sql);
-    } catch {
-      return undefined;
+    let stmt = this.#readerStatements.get(sql);
+    if (!stmt) {
+      try {
+        stmt = this.reader.prepare(sql);
+      } catch {
+        return undefined;
+      }
+      if (this.#readerStatements.size >= statementCacheLimit) this.#readerStatements.delete(this.#readerStatements.keys().next().value!);
+      this.#readerStatements.set(sql, stmt);
     }
     return stmt.readonly ? stmt : undefined;
-  }
-
-  #prepare(db: SQLite.Database, cache: Map<string, SQLite.Statement>, sql: string): SQLite.Statement {
-    let stmt = cache.get(sql);
-    if (!stmt) {
-      stmt = db.prepare(sql);
-      if (cache.size >= statementCacheLimit) cache.delete(cache.keys().next().value!);
-      cache.set(sql, stmt);
-    }
-    return stmt;
   }
 }
 
@@ -336,7 +280,7 @@ class GroupCommitConnection implements DatabaseConnection {
   constructor(private readonly driver: GroupCommitSqliteDriver) {}
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    if (this.driver.isTransactionOwner(this)) return this.driver.executeInTransaction(query) as QueryResult<R>;
+    if (this.driver.isTransactionOwner(this)) return (await this.driver.executeInTransaction(query)) as QueryResult<R>;
     return (await this.driver.executePlain(query)) as QueryResult<R>;
   }
 
@@ -351,6 +295,12 @@ function run(stmt: SQLite.Statement, query: CompiledQuery): QueryResult<unknown>
   if (stmt.reader) return { rows: stmt.all(parameters) };
   const { changes, lastInsertRowid } = stmt.run(parameters);
   return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
+}
+
+/** The writer's error as callers test it: SQLite's `code` (unique keys, SQLITE_BUSY) survives the thread hop. */
+function reviveError(error: WriterError): Error {
+  const sqliteError = Object.assign(new Error(error.message), error.code ? { code: error.code } : {}, error.name ? { name: error.name } : {});
+  return error.lostBatch ? batchLostError(sqliteError) : sqliteError;
 }
 
 function quoteName(name: string): string {
