@@ -97,6 +97,14 @@ function webhookRequests(t: Target) {
   };
 }
 
+/** The webhook baseline and the bridge's webhook route of one server, each for a given number of seconds. */
+function webhookRunsFor(t: Target) {
+  return {
+    baseline: (duration: number) => run({ url: `${t.url}/bench/baseline/webhook`, requests: [{ ...webhookRequests(t), path: "/bench/baseline/webhook" }] }, duration),
+    bridge: (duration: number) => run({ url: t.url, requests: [webhookRequests(t)] }, duration),
+  };
+}
+
 async function startServer(databaseUrl: string, mode: "ingest" | "workers") {
   const child = spawn(process.execPath, ["--import", "tsx", "bench/server.ts", databaseUrl, mode], { stdio: ["ignore", "pipe", "inherit"] });
   const first = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once("line", resolve));
@@ -150,27 +158,30 @@ async function benchDatabase(label: string, databaseUrl: string) {
   const auth = { authorization: `Bearer ${t.key}`, "content-type": "application/json" };
   try {
     const half = Math.max(1, Math.round(seconds / 2));
-    await run({ url: `${t.url}/bench/baseline/session`, method: "POST", headers: auth, body: cart }, 2); // warm-up
-    const sessions = await alternated({
-      baseline: () => run({ url: `${t.url}/bench/baseline/session`, method: "POST", headers: auth, body: cart }, half),
-      plain: () => run({ url: `${t.url}/v1/checkout_sessions`, method: "POST", headers: auth, body: cart }, half),
-      keyed: () => run({
+    const sessionRuns = {
+      baseline: (duration: number) => run({ url: `${t.url}/bench/baseline/session`, method: "POST", headers: auth, body: cart }, duration),
+      plain: (duration: number) => run({ url: `${t.url}/v1/checkout_sessions`, method: "POST", headers: auth, body: cart }, duration),
+      keyed: (duration: number) => run({
         url: `${t.url}/v1/checkout_sessions`,
         requests: [{ method: "POST", setupRequest: (req) => ({ ...req, headers: { ...auth, "idempotency-key": randomBytes(12).toString("hex") }, body: cart }) }],
-      }, half),
+      }, duration),
+    };
+    // Every route runs once before anything is counted: the first seconds of a fresh process (JIT, caches,
+    // prepared statements) would otherwise land on whichever route comes first.
+    for (const warmUp of Object.values(sessionRuns)) await warmUp(2);
+    const sessions = await alternated({
+      baseline: () => sessionRuns.baseline(half), plain: () => sessionRuns.plain(half), keyed: () => sessionRuns.keyed(half),
     });
     const paced = await pacedComparison(t.url, auth);
-    const webhooks = await alternated({
-      baseline: () => run({ url: `${t.url}/bench/baseline/webhook`, requests: [{ ...webhookRequests(t), path: "/bench/baseline/webhook" }] }, half),
-      bridge: () => run({ url: t.url, requests: [webhookRequests(t)] }, half),
-    });
+    const webhookRuns = webhookRunsFor(t);
+    for (const warmUp of Object.values(webhookRuns)) await warmUp(2);
+    const webhooks = await alternated({ baseline: () => webhookRuns.baseline(half), bridge: () => webhookRuns.bridge(half) });
     await server.stop();
     // The same, with the background processing (re-fetch, state machine, outbox) running in the process.
     const busy = await startServer(databaseUrl, "workers");
-    const busyRuns = await alternated({
-      baseline: () => run({ url: `${busy.target.url}/bench/baseline/webhook`, requests: [{ ...webhookRequests(busy.target), path: "/bench/baseline/webhook" }] }, half),
-      bridge: () => run({ url: busy.target.url, requests: [webhookRequests(busy.target)] }, half),
-    });
+    const busyWebhookRuns = webhookRunsFor(busy.target);
+    for (const warmUp of Object.values(busyWebhookRuns)) await warmUp(2);
+    const busyRuns = await alternated({ baseline: () => busyWebhookRuns.baseline(half), bridge: () => busyWebhookRuns.bridge(half) });
     await busy.stop();
     type Summary = (typeof sessions)["plain"];
     const row = (name: string, r: Summary, compared: boolean) =>
