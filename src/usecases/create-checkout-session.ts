@@ -185,8 +185,15 @@ export async function createCheckoutSessionOnce(
 ): Promise<CreateOnceOutcome> {
   // A missing connection is refused before the key is taken: the 422 writes nothing.
   const target = await connectionFor(deps, store, input);
-  const identityAt = (claimedAt: number) =>
-    outboundIdentity({ ...identityBase(target, store, input, cart), previousSessionId: undefined, storeIdempotencyKey: idempotencyKey, claimedAt });
+  // The claim derives its session id from its time, and the create then needs both ids for that same time.
+  let derived: { claimedAt: number; identity: ReturnType<typeof outboundIdentity> } | undefined;
+  const identityAt = (claimedAt: number) => {
+    if (derived?.claimedAt !== claimedAt) {
+      const identity = outboundIdentity({ ...identityBase(target, store, input, cart), previousSessionId: undefined, storeIdempotencyKey: idempotencyKey, claimedAt });
+      derived = { claimedAt, identity };
+    }
+    return derived.identity;
+  };
   const createdResponse = async (sessionId: string) => {
     const row = await findStoreSessionRow(deps.db.kysely, sessionId, store);
     return row ? JSON.stringify(toCreatedResponse(row, deps.config.PUBLIC_URL)) : undefined;
