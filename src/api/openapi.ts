@@ -210,7 +210,7 @@ export function buildOpenApiDocument(publicUrl: string): Record<string, unknown>
       parameters: {
         IdempotencyKey: {
           name: "Idempotency-Key", in: "header", required: false,
-          description: "Any unique string (a UUID) per logical request; retries reuse it. Keys are kept at least 24 hours.",
+          description: "Any unique string (a UUID) per logical request; retries reuse it. A retry with the same body replays the first answer: the session as it was created (the current state is GET /v1/checkout_sessions/{id}). Keys are kept at least 24 hours.",
           schema: { type: "string", minLength: 1, maxLength: 255 },
         },
       },
