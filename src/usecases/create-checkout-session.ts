@@ -148,7 +148,7 @@ export async function createCheckoutSession(
     .selectFrom("checkout_sessions")
     .select("id")
     .where("order_id", "=", input.order.id)
-    .where("connection_id", "=", target.connectionId)
+    .where("connection_id", "=", target.resolved.row.id)
     .orderBy("created_at", "desc")
     .orderBy("id", "desc")
     .limit(1)
@@ -194,12 +194,16 @@ export async function createCheckoutSessionOnce(
     }
     return derived.identity;
   };
-  const createdResponse = async (sessionId: string) => {
+  const createdSession = async (sessionId: string) => {
     const row = await findStoreSessionRow(deps.db.kysely, sessionId, store);
-    return row ? JSON.stringify(toCreatedResponse(row, deps.config.PUBLIC_URL)) : undefined;
+    return row ? toCreatedResponse(row, deps.config.PUBLIC_URL) : undefined;
   };
   const started = await beginIdempotentRequest(deps, {
-    storeId: store.storeId, key: idempotencyKey, fingerprint, sessionIdAt: (at) => identityAt(at).sessionId, createdResponse,
+    storeId: store.storeId, key: idempotencyKey, fingerprint, sessionIdAt: (at) => identityAt(at).sessionId,
+    createdResponse: async (sessionId) => {
+      const session = await createdSession(sessionId);
+      return session && JSON.stringify(session);
+    },
   });
   if (started.kind === "replay") return { replayed: true, status: started.status, body: started.body };
 
@@ -211,8 +215,8 @@ export async function createCheckoutSessionOnce(
   } catch (err) {
     // Two holders of one claim (one stalled past its lock) derive one session id: the first insert is the
     // session, and both answer with it as it was created.
-    const stored = row && isUniqueViolation(err) ? await createdResponse(row.id) : undefined;
-    if (stored !== undefined) return { replayed: false, session: JSON.parse(stored) as PublicCheckoutSession };
+    const stored = row && isUniqueViolation(err) ? await createdSession(row.id) : undefined;
+    if (stored) return { replayed: false, session: stored };
     // The platform may have made its session: the claim stays (free) so the retry derives the same key.
     await started.release();
     throw err;
@@ -222,7 +226,6 @@ export async function createCheckoutSessionOnce(
 
 interface SessionTarget {
   providerName: string;
-  connectionId: string;
   resolved: NonNullable<Awaited<ReturnType<typeof resolveConnection>>>;
 }
 
@@ -243,11 +246,11 @@ async function connectionFor(deps: BridgeDeps, store: AuthenticatedStore, input:
       [{ path: "provider", message: `connect a ${providerName} account first` }],
     );
   }
-  return { providerName, connectionId: resolved.row.id, resolved };
+  return { providerName, resolved };
 }
 
 function identityBase(target: SessionTarget, store: AuthenticatedStore, input: CreateCheckoutSessionInput, cart: PricedCart) {
-  return { connectionId: target.connectionId, storeId: store.storeId, orderId: input.order.id, amountMinor: cart.totalMinor, currency: cart.currency };
+  return { connectionId: target.resolved.row.id, storeId: store.storeId, orderId: input.order.id, amountMinor: cart.totalMinor, currency: cart.currency };
 }
 
 /** Asks the platform for its session and returns the row to store (status open, nothing paid). */
