@@ -18,8 +18,9 @@ import { createStore } from "../src/usecases/stores.ts";
 const databaseUrl = process.argv[2]!;
 /** `workers` also runs the background processing in this process (end-to-end); `ingest` measures the HTTP path alone. */
 const mode = process.argv[3] === "workers" ? "workers" : "ingest";
-let handler: (req: Request) => Response | Promise<Response> = () => new Response("starting", { status: 503 });
-const server = serve({ fetch: (req) => handler(req), port: 0, hostname: "127.0.0.1" });
+// The Node request travels as the env, as in `cartbridge serve` (the routes read bodies from it).
+let handler: (req: Request, env: object) => Response | Promise<Response> = () => new Response("starting", { status: 503 });
+const server = serve({ fetch: (req, env) => handler(req, env), port: 0, hostname: "127.0.0.1" });
 await new Promise((r) => server.once("listening", r));
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 

@@ -60,8 +60,9 @@ export async function runDemo(): Promise<void> {
   });
 
   // 2. The bridge, on a free local port.
-  let fetchHandler: (req: Request) => Response | Promise<Response> = () => new Response("starting", { status: 503 });
-  const httpServer = serve({ fetch: (req) => fetchHandler(req), port: 0, hostname: "127.0.0.1" });
+  // The Node request travels as the env, as with `serve({ fetch: app.fetch })` (routes read the body from it).
+  let fetchHandler: (req: Request, env: object) => Response | Promise<Response> = () => new Response("starting", { status: 503 });
+  const httpServer = serve({ fetch: (req, env) => fetchHandler(req, env), port: 0, hostname: "127.0.0.1" });
   await new Promise((r) => httpServer.once("listening", r));
   const bridgeUrl = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`;
   const bridge = await createBridge({

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { BridgeDeps } from "../../deps.ts";
 import { ingestWebhook } from "../../usecases/webhooks.ts";
+import { readRequestBody } from "../body.ts";
 import { ApiError } from "../errors.ts";
 import type { AppEnv } from "../middleware.ts";
 
@@ -12,43 +12,34 @@ import type { AppEnv } from "../middleware.ts";
  */
 export function webhookRoutes(deps: BridgeDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.post(
-    "/:provider/:connectionId/:pathToken?",
-    bodyLimit({
-      maxSize: deps.config.WEBHOOK_BODY_LIMIT_BYTES,
-      onError: () => {
-        throw new ApiError("body_too_large", `The webhook body exceeds ${deps.config.WEBHOOK_BODY_LIMIT_BYTES} bytes.`);
-      },
-    }),
-    async (c) => {
-      const rawBody = new Uint8Array(await c.req.arrayBuffer());
-      const headers: Record<string, string> = {};
-      c.req.raw.headers.forEach((value, name) => {
-        headers[name.toLowerCase()] = value;
-      });
-      const pathToken = c.req.param("pathToken");
-      const result = await ingestWebhook(deps, {
-        provider: c.req.param("provider"),
-        connectionId: c.req.param("connectionId"),
-        ...(pathToken ? { pathToken } : {}),
-        rawBody,
-        headers,
-      });
-      switch (result.kind) {
-        case "accepted":
-          return c.json({ received: true }, 200);
-        case "duplicate":
-          return c.json({ received: true, duplicate: true }, 200);
-        case "unknown_connection":
-          throw new ApiError("not_found", "No such webhook endpoint.");
-        case "rejected":
-          throw new ApiError("webhook_verification_failed", "The webhook could not be verified.");
-        default: {
-          const never: never = result;
-          throw new Error(`unhandled ingest result ${JSON.stringify(never)}`);
-        }
+  app.post("/:provider/:connectionId/:pathToken?", async (c) => {
+    const rawBody = await readRequestBody(c, { maxBytes: deps.config.WEBHOOK_BODY_LIMIT_BYTES, what: "The webhook body" });
+    const headers: Record<string, string> = {};
+    c.req.raw.headers.forEach((value, name) => {
+      headers[name.toLowerCase()] = value;
+    });
+    const pathToken = c.req.param("pathToken");
+    const result = await ingestWebhook(deps, {
+      provider: c.req.param("provider"),
+      connectionId: c.req.param("connectionId"),
+      ...(pathToken ? { pathToken } : {}),
+      rawBody,
+      headers,
+    });
+    switch (result.kind) {
+      case "accepted":
+        return c.json({ received: true }, 200);
+      case "duplicate":
+        return c.json({ received: true, duplicate: true }, 200);
+      case "unknown_connection":
+        throw new ApiError("not_found", "No such webhook endpoint.");
+      case "rejected":
+        throw new ApiError("webhook_verification_failed", "The webhook could not be verified.");
+      default: {
+        const never: never = result;
+        throw new Error(`unhandled ingest result ${JSON.stringify(never)}`);
       }
-    },
-  );
+    }
+  });
   return app;
 }

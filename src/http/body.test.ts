@@ -1,0 +1,108 @@
+import { serve, type ServerType } from "@hono/node-server";
+import { request } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Hono } from "hono";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readRequestBody } from "./body.ts";
+import { ApiError, errorResponse } from "./errors.ts";
+
+const maxBytes = 1000;
+
+/** @hono/node-server's lazy request keeps the fetch Request it built under this symbol. */
+function builtFetchRequest(req: Request): boolean {
+  const cache = Object.getOwnPropertySymbols(req).find((s) => s.description === "requestCache");
+  return cache !== undefined && (req as unknown as Record<symbol, unknown>)[cache] !== undefined;
+}
+
+function echoApp() {
+  const app = new Hono();
+  app.onError((err, c) => (err instanceof ApiError ? errorResponse(c, err) : c.json({ failed: String(err) }, 500)));
+  app.post("/echo", async (c) => {
+    const body = await readRequestBody(c, { maxBytes, what: "The body" });
+    return c.json({ hex: Buffer.from(body).toString("hex"), builtFetchRequest: builtFetchRequest(c.req.raw) });
+  });
+  return app;
+}
+
+/** Sends `chunks` one by one (chunked, or with a declared length), then reads the answer. */
+function post(port: number, chunks: Buffer[], options: { declaredLength?: number } = {}): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { "content-type": "application/octet-stream" };
+    if (options.declaredLength !== undefined) headers["content-length"] = String(options.declaredLength);
+    const req = request({ host: "127.0.0.1", port, path: "/echo", method: "POST", headers }, (res) => {
+      let text = "";
+      res.setEncoding("utf8").on("data", (d) => (text += d)).on("end", () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+    });
+    req.on("error", reject);
+    const writeNext = (i: number) => {
+      if (i === chunks.length) return req.end();
+      req.write(chunks[i], () => setTimeout(() => writeNext(i + 1), 5));
+    };
+    writeNext(0);
+  });
+}
+
+describe("readRequestBody over a real Node server", () => {
+  let server: ServerType;
+  let port: number;
+  beforeAll(async () => {
+    server = serve({ fetch: echoApp().fetch, port: 0, hostname: "127.0.0.1" });
+    await new Promise((r) => server.once("listening", r));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it("returns the exact bytes of a chunked body that arrives in pieces, without building the fetch Request", async () => {
+    const chunks = [Buffer.from([0, 1, 2, 0xff]), Buffer.from("héllo"), Buffer.alloc(300, 7)];
+    const res = await post(port, chunks);
+    expect(res.status).toBe(200);
+    expect(res.body.hex).toBe(Buffer.concat(chunks).toString("hex"));
+    // The point of reading the Node request: no undici Request (and its AbortSignal) per request.
+    expect(res.body.builtFetchRequest).toBe(false);
+  });
+
+  it("refuses a chunked body once it passes the limit, with the 413 envelope", async () => {
+    const res = await post(port, [Buffer.alloc(600, 1), Buffer.alloc(600, 2), Buffer.alloc(600, 3)]);
+    expect(res.status).toBe(413);
+    expect(res.body.error.code).toBe("body_too_large");
+  });
+
+  it("refuses a declared length over the limit before reading it", async () => {
+    const res = await post(port, [Buffer.alloc(maxBytes + 1, 1)], { declaredLength: maxBytes + 1 });
+    expect(res.status).toBe(413);
+    expect(res.body.error.code).toBe("body_too_large");
+  });
+
+  it("takes a body of exactly the limit, and keeps serving after a client that left mid-body", async () => {
+    await new Promise<void>((resolve) => {
+      const req = request({ host: "127.0.0.1", port, path: "/echo", method: "POST", headers: { "content-length": "500" } });
+      req.on("error", () => resolve());
+      req.write(Buffer.alloc(10), () => setTimeout(() => { req.destroy(); resolve(); }, 20));
+    });
+    const res = await post(port, [Buffer.alloc(maxBytes, 9)], { declaredLength: maxBytes });
+    expect(res.status).toBe(200);
+    expect(res.body.hex).toBe(Buffer.alloc(maxBytes, 9).toString("hex"));
+  });
+});
+
+describe("readRequestBody without a Node request (app.request)", () => {
+  const app = echoApp();
+
+  it("reads the fetch body", async () => {
+    const res = await app.request("/echo", { method: "POST", body: new Uint8Array([1, 2, 3]) });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { hex: string }).hex).toBe("010203");
+  });
+
+  it("refuses a streamed body past the limit", async () => {
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 3; i++) controller.enqueue(new Uint8Array(600));
+        controller.close();
+      },
+    });
+    const res = await app.request("/echo", { method: "POST", body: stream, duplex: "half" } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("body_too_large");
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * The request body as bytes, refused with `413 body_too_large` past a limit.
+ *
+ * Under @hono/node-server it reads the Node request (`c.env.incoming`) directly. Reading through
+ * `c.req.text()` would first build the fetch `Request`, and undici gives every such Request an AbortSignal
+ * that it registers in a FinalizationRegistry: V8's scavenger keeps objects reachable that way alive, so
+ * each request carried about 10 KB into the old generation, and the mark-compacts that collected it held
+ * the event loop for 50–150 ms every few seconds at 500 req/s (honojs/node-server#269 describes the same
+ * promotion; measurements in docs/decisions/0006). Without a Node request (`app.request()` in tests, other
+ * runtimes) it reads the fetch Request's stream.
+ */
+import type { IncomingMessage } from "node:http";
+import type { Context } from "hono";
+import { ApiError } from "./errors.ts";
+
+export async function readRequestBody(c: Context, options: { maxBytes: number; what: string }): Promise<Uint8Array> {
+  const tooLarge = () => new ApiError("body_too_large", `${options.what} exceeds ${options.maxBytes} bytes.`);
+  // A declared length is refused before a byte is read; a chunked body is counted as it arrives.
+  const declared = c.req.header("content-length");
+  if (declared !== undefined && c.req.header("transfer-encoding") === undefined && Number(declared) > options.maxBytes) {
+    throw tooLarge();
+  }
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  const body = incoming ? await readIncoming(incoming, options.maxBytes) : await readStream(c.req.raw.body, options.maxBytes);
+  if (!body) throw tooLarge();
+  return body;
+}
+
+/** Bytes of a Node request, or undefined past the limit (reading stops; Node discards the rest after the answer). */
+function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<Uint8Array | undefined> {
+  if (incoming.readableEnded) return Promise.resolve(new Uint8Array(0));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const settle = () => {
+      incoming.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        settle();
+        incoming.pause();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      settle();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      settle();
+      reject(err);
+    };
+    // The client went away before the body ended.
+    const onClose = () => onError(new Error("the request was closed before its body ended"));
+    incoming.on("data", onData).once("end", onEnd).once("error", onError).once("close", onClose);
+  });
+}
+
+/** Bytes of a fetch body stream, or undefined past the limit (the stream is cancelled). */
+async function readStream(stream: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<Uint8Array | undefined> {
+  if (!stream) return new Uint8Array(0);
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > maxBytes) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, size);
+}
