@@ -1,7 +1,9 @@
 /**
  * The process under test for bench/run.ts: a real bridge (sandbox provider, custom store) on 127.0.0.1
  * plus two baseline routes in the same process that only validate and insert one row, so the
- * bridge's cost is read as a ratio against the cheapest possible handler on the same database.
+ * bridge's cost is read as a ratio against the cheapest possible handler on the same database. The
+ * baselines read their bodies as the bridge's routes do (readRequestBody): a cheaper read on one side
+ * would be counted as the bridge's doing.
  */
 import { serve } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
@@ -10,6 +12,7 @@ import { sql } from "kysely";
 import { createCheckoutSessionSchema } from "../src/api/schemas.ts";
 import { createBridge } from "../src/bridge.ts";
 import { configWith } from "../src/config.ts";
+import { readRequestBody } from "../src/http/body.ts";
 import { generateMasterKeySpec } from "../src/crypto/secrets.ts";
 import { builtinProviders, builtinStoreAdapters } from "../src/main.ts";
 import { addConnection, resolveConnection } from "../src/usecases/connections.ts";
@@ -38,14 +41,15 @@ const bridge = await createBridge({
   mounts: (deps) => {
     const baseline = new Hono();
     baseline.post("/session", async (c) => {
-      const parsed = createCheckoutSessionSchema.safeParse(await c.req.json());
+      const body = await readRequestBody(c, { maxBytes: deps.config.API_BODY_LIMIT_BYTES, what: "The request body" });
+      const parsed = createCheckoutSessionSchema.safeParse(JSON.parse(Buffer.from(body).toString("utf8")));
       if (!parsed.success) return c.json({ error: "invalid" }, 422);
       await deps.db.kysely.insertInto("bench_rows" as never).values({ id: crypto.randomUUID(), body: JSON.stringify(parsed.data) } as never).execute();
       return c.json({ ok: true }, 201);
     });
     baseline.post("/webhook", async (c) => {
-      const body = await c.req.text();
-      await deps.db.kysely.insertInto("bench_rows" as never).values({ id: crypto.randomUUID(), body } as never).execute();
+      const body = await readRequestBody(c, { maxBytes: deps.config.WEBHOOK_BODY_LIMIT_BYTES, what: "The webhook body" });
+      await deps.db.kysely.insertInto("bench_rows" as never).values({ id: crypto.randomUUID(), body: Buffer.from(body).toString("utf8") } as never).execute();
       return c.json({ received: true });
     });
     baseline.get("/cpu", (c) => c.json(process.cpuUsage()));

@@ -6,6 +6,7 @@
 import type { Kysely } from "kysely";
 import { ProviderRequestError, type SessionForProvider } from "../../plugins/types.ts";
 import type { CreateCheckoutSessionInput } from "../api/schemas.ts";
+import { insertRow } from "../db/insert-row.ts";
 import type { Database, SessionRow } from "../db/schema.ts";
 import type { BridgeDeps } from "../deps.ts";
 import { sha256Hex } from "../crypto/secrets.ts";
@@ -159,7 +160,7 @@ export async function createCheckoutSession(
     storeIdempotencyKey,
   });
   const row = await createAtProvider(deps, { store, input, cart, target, ...identity });
-  await deps.db.kysely.insertInto("checkout_sessions").values(row).execute();
+  await insertRow(deps.db.kysely, "checkout_sessions", row);
   return toPublicSession(row, [], deps.config.PUBLIC_URL);
 }
 
@@ -211,7 +212,7 @@ export async function createCheckoutSessionOnce(
   let row;
   try {
     row = await createAtProvider(deps, { store, input, cart, target, ...identity });
-    await deps.db.kysely.insertInto("checkout_sessions").values(row).execute();
+    await insertRow(deps.db.kysely, "checkout_sessions", row);
   } catch (err) {
     // Two holders of one claim (one stalled past its lock) derive one session id: the first insert is the
     // session, and both answer with it as it was created.

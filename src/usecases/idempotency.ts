@@ -13,6 +13,7 @@
  */
 import type { ExpressionBuilder } from "kysely";
 import { sha256Hex } from "../crypto/secrets.ts";
+import { insertRow } from "../db/insert-row.ts";
 import type { Database } from "../db/schema.ts";
 import type { BridgeDeps } from "../deps.ts";
 import { ApiError } from "../http/errors.ts";
@@ -75,10 +76,10 @@ export async function beginIdempotentRequest(deps: BridgeDeps, request: Idempote
   });
   const sessionId = request.sessionIdAt(nowMs);
   try {
-    await db.insertInto("idempotency_keys").values({
+    await insertRow(db, "idempotency_keys", {
       store_id: storeId, idem_key: key, request_hash: requestHash, state: "in_progress",
       response_status: null, response_body: null, created_at: nowMs, locked_until: nowMs + lockMs, session_id: sessionId,
-    }).execute();
+    });
     return proceed(nowMs + lockMs, nowMs, sessionId);
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import type { ExpressionBuilder } from "kysely";
 import { WebhookVerificationError, type NormalizedPaymentEvent, type WebhookTrust } from "../../plugins/types.ts";
 import { safeEqual, sha256Hex } from "../crypto/secrets.ts";
+import { insertRow } from "../db/insert-row.ts";
 import type { Database, WebhookEventRow } from "../db/schema.ts";
 import type { BridgeDeps } from "../deps.ts";
 import { newId } from "../domain/ids.ts";
@@ -86,26 +87,23 @@ export async function ingestWebhook(
 
   const id = newId("wh");
   try {
-    await deps.db.kysely
-      .insertInto("webhook_events")
-      .values({
-        id,
-        provider: input.provider,
-        connection_id: input.connectionId,
-        event_id: dedupeKeyOfEventId(verified.eventId),
-        status: "received",
-        attempts: 0,
-        next_attempt_at: nowMs,
-        claimed_until: null,
-        claim_owner: null,
-        headers_json: keptHeaders,
-        raw_body: Buffer.from(input.rawBody).toString("utf8"),
-        normalized_json: JSON.stringify(verified.events, bigintReplacer),
-        result_note: null,
-        received_at: nowMs,
-        processed_at: null,
-      })
-      .execute();
+    await insertRow(deps.db.kysely, "webhook_events", {
+      id,
+      provider: input.provider,
+      connection_id: input.connectionId,
+      event_id: dedupeKeyOfEventId(verified.eventId),
+      status: "received",
+      attempts: 0,
+      next_attempt_at: nowMs,
+      claimed_until: null,
+      claim_owner: null,
+      headers_json: keptHeaders,
+      raw_body: Buffer.from(input.rawBody).toString("utf8"),
+      normalized_json: JSON.stringify(verified.events, bigintReplacer),
+      result_note: null,
+      received_at: nowMs,
+      processed_at: null,
+    });
   } catch (err) {
     if (isUniqueViolation(err)) return { kind: "duplicate" };
     throw err;
