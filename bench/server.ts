@@ -12,7 +12,7 @@ import { sql } from "kysely";
 import { createCheckoutSessionSchema } from "../src/api/schemas.ts";
 import { createBridge } from "../src/bridge.ts";
 import { configWith } from "../src/config.ts";
-import { readRequestBody } from "../src/http/body.ts";
+import { readRequestBody } from "../src/http/request.ts";
 import { generateMasterKeySpec } from "../src/crypto/secrets.ts";
 import { builtinProviders, builtinStoreAdapters } from "../src/main.ts";
 import { addConnection, resolveConnection } from "../src/usecases/connections.ts";

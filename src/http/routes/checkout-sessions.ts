@@ -3,7 +3,7 @@ import { createCheckoutSessionSchema } from "../../api/schemas.ts";
 import type { BridgeDeps } from "../../deps.ts";
 import { createCheckoutSession, createCheckoutSessionOnce, priceCart } from "../../usecases/create-checkout-session.ts";
 import { loadPublicSession } from "../../usecases/session-records.ts";
-import { readRequestBody } from "../body.ts";
+import { readRequestBody } from "../request.ts";
 import { ApiError } from "../errors.ts";
 import { rateLimit, requireApiKey, type AppEnv } from "../middleware.ts";
 

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { BridgeDeps } from "../../deps.ts";
 import { ingestWebhook } from "../../usecases/webhooks.ts";
-import { readRequestBody } from "../body.ts";
+import { readRequestBody, requestHeaders } from "../request.ts";
 import { ApiError } from "../errors.ts";
 import type { AppEnv } from "../middleware.ts";
 
@@ -14,10 +14,7 @@ export function webhookRoutes(deps: BridgeDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.post("/:provider/:connectionId/:pathToken?", async (c) => {
     const rawBody = await readRequestBody(c, { maxBytes: deps.config.WEBHOOK_BODY_LIMIT_BYTES, what: "The webhook body" });
-    const headers: Record<string, string> = {};
-    c.req.raw.headers.forEach((value, name) => {
-      headers[name.toLowerCase()] = value;
-    });
+    const headers = requestHeaders(c);
     const pathToken = c.req.param("pathToken");
     const result = await ingestWebhook(deps, {
       provider: c.req.param("provider"),

@@ -3,7 +3,7 @@ import { request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readRequestBody } from "./body.ts";
+import { readRequestBody, requestHeaders } from "./request.ts";
 import { ApiError, errorResponse } from "./errors.ts";
 
 const maxBytes = 1000;
@@ -21,7 +21,20 @@ function echoApp() {
     const body = await readRequestBody(c, { maxBytes, what: "The body" });
     return c.json({ hex: Buffer.from(body).toString("hex"), builtFetchRequest: builtFetchRequest(c.req.raw) });
   });
+  app.get("/headers", (c) => c.json({ headers: requestHeaders(c), builtFetchRequest: builtFetchRequest(c.req.raw) }));
   return app;
+}
+
+/** A GET with raw header lines, names cased and repeated as given. */
+function getHeaders(port: number, lines: [string, string][]): Promise<Record<string, string>> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path: "/headers", method: "GET", headers: lines, setHost: false }, (res) => {
+      let text = "";
+      res.setEncoding("utf8").on("data", (d) => (text += d)).on("end", () => resolve(JSON.parse(text).headers));
+    });
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 /** Sends `chunks` one by one (chunked, or with a declared length), then reads the answer. */
@@ -82,6 +95,35 @@ describe("readRequestBody over a real Node server", () => {
     const res = await post(port, [Buffer.alloc(maxBytes, 9)], { declaredLength: maxBytes });
     expect(res.status).toBe(200);
     expect(res.body.hex).toBe(Buffer.alloc(maxBytes, 9).toString("hex"));
+  });
+});
+
+describe("requestHeaders", () => {
+  const lines: [string, string][] = [
+    ["Host", "shop.example"], ["X-Signature", "t=1,v1=ab"], ["x-signature", "v1=cd"], ["Webhook-Id", "msg_1"], ["__proto__", "x"],
+  ];
+  // fromEntries makes `__proto__` an own key, as JSON.parse of the answer does.
+  const expected = Object.fromEntries([["host", "shop.example"], ["x-signature", "t=1,v1=ab, v1=cd"], ["webhook-id", "msg_1"], ["__proto__", "x"]]);
+  const sent = (headers: Record<string, string>) => Object.fromEntries(Object.keys(expected).map((name) => [name, headers[name]]));
+
+  it("on Node: lowercase names, repeated values joined as fetch's Headers joins them", async () => {
+    const server = serve({ fetch: echoApp().fetch, port: 0, hostname: "127.0.0.1" });
+    await new Promise((r) => server.once("listening", r));
+    try {
+      const headers = await getHeaders((server.address() as AddressInfo).port, lines);
+      expect(sent(headers)).toEqual(expected);
+      expect(Object.keys(headers).every((name) => name === name.toLowerCase())).toBe(true);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  it("without a Node request: the same record from the fetch Headers", async () => {
+    const headers = new Headers();
+    for (const [name, value] of lines) headers.append(name, value);
+    const res = await echoApp().request("/headers", { headers });
+    const body = (await res.json()) as { headers: Record<string, string> };
+    expect(sent(body.headers)).toEqual(expected);
   });
 });
 

@@ -1,18 +1,48 @@
 /**
- * The request body as bytes, refused with `413 body_too_large` past a limit.
+ * A request's body and headers, read from the Node request (`c.env.incoming`) when the bridge runs under
+ * @hono/node-server.
  *
- * Under @hono/node-server it reads the Node request (`c.env.incoming`) directly. Reading through
- * `c.req.text()` would first build the fetch `Request`, and undici gives every such Request an AbortSignal
- * that it registers in a FinalizationRegistry: V8's scavenger keeps objects reachable that way alive, so
- * each request carried about 10 KB into the old generation, and the mark-compacts that collected it held
- * the event loop for 50–150 ms every few seconds at 500 req/s (honojs/node-server#269 describes the same
- * promotion; measurements in docs/decisions/0006). Without a Node request (`app.request()` in tests, other
- * runtimes) it reads the fetch Request's stream.
+ * Reading through `c.req.text()` would first build the fetch `Request`, and undici gives every such Request
+ * an AbortSignal that it registers in a FinalizationRegistry: V8's scavenger keeps objects reachable that
+ * way alive, so each request carried about 10 KB into the old generation, and the mark-compacts that
+ * collected it held the event loop for 50–150 ms every few seconds at 500 req/s (honojs/node-server#269
+ * describes the same promotion; measurements in docs/decisions/0006). Without a Node request
+ * (`app.request()` in tests, other runtimes) both read the fetch Request.
  */
 import type { IncomingMessage } from "node:http";
 import type { Context } from "hono";
 import { ApiError } from "./errors.ts";
 
+function nodeRequest(c: Context): IncomingMessage | undefined {
+  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+}
+
+/**
+ * Every header as lowercase name → value, a repeated header's values joined with ", " (as fetch's
+ * `Headers` does). On Node it walks `rawHeaders`: iterating `Headers` sorts and copies them each time.
+ */
+export function requestHeaders(c: Context): Record<string, string> {
+  // No prototype: a header may be called `__proto__`.
+  const headers = Object.create(null) as Record<string, string>;
+  const incoming = nodeRequest(c);
+  if (!incoming) {
+    c.req.raw.headers.forEach((value, name) => {
+      headers[name] = value;
+    });
+    return headers;
+  }
+  const raw = incoming.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    // HTTP/2 pseudo-headers (`:path`…) are not headers.
+    if (name.startsWith(":")) continue;
+    const earlier = headers[name];
+    headers[name] = earlier === undefined ? raw[i + 1]! : `${earlier}, ${raw[i + 1]!}`;
+  }
+  return headers;
+}
+
+/** The request body as bytes, refused with `413 body_too_large` past a limit. */
 export async function readRequestBody(c: Context, options: { maxBytes: number; what: string }): Promise<Uint8Array> {
   const tooLarge = () => new ApiError("body_too_large", `${options.what} exceeds ${options.maxBytes} bytes.`);
   // A declared length is refused before a byte is read; a chunked body is counted as it arrives.
@@ -20,7 +50,7 @@ export async function readRequestBody(c: Context, options: { maxBytes: number; w
   if (declared !== undefined && c.req.header("transfer-encoding") === undefined && Number(declared) > options.maxBytes) {
     throw tooLarge();
   }
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  const incoming = nodeRequest(c);
   const body = incoming ? await readIncoming(incoming, options.maxBytes) : await readStream(c.req.raw.body, options.maxBytes);
   if (!body) throw tooLarge();
   return body;
