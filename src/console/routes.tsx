@@ -10,6 +10,7 @@ import { randomToken, safeEqual } from "../crypto/secrets.ts";
 import type { BridgeDeps } from "../deps.ts";
 import { formatDecimalAmount, type CurrencyCode } from "../domain/money.ts";
 import type { AppEnv } from "../http/middleware.ts";
+import { clientAddress } from "../http/request.ts";
 import { addConnection, ConnectionInputError, listConnections } from "../usecases/connections.ts";
 import { cartLines, type StoredCart } from "../usecases/session-records.ts";
 import { retryStoreUpdateNow } from "../usecases/store-updates.ts";
@@ -45,15 +46,6 @@ function text(form: Record<string, unknown>, name: string): string {
 /** Only redirect back inside the console (a `back` field is operator input, but still). */
 function backTo(value: string, fallback: string): string {
   return value.startsWith(base) && !value.startsWith("//") && !/[\r\n\\]/.test(value) ? value : fallback;
-}
-
-/**
- * The client's address as the Node server saw it (the socket's peer). Behind a reverse proxy that is the
- * proxy: forwarded headers are not trusted because nothing configures which proxy may set them.
- */
-function clientAddress(c: Context): string {
-  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return env?.incoming?.socket?.remoteAddress ?? "unknown";
 }
 
 export function consoleRoutes(deps: BridgeDeps, options: { throttle?: LoginThrottle } = {}): Hono<AppEnv> {

@@ -25,10 +25,10 @@ function echoApp() {
   return app;
 }
 
-/** A GET with raw header lines, names cased and repeated as given. */
+/** A GET with raw header lines (a flat name, value, … array: names cased and repeated as given). */
 function getHeaders(port: number, lines: [string, string][]): Promise<Record<string, string>> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path: "/headers", method: "GET", headers: lines, setHost: false }, (res) => {
+    const req = request({ host: "127.0.0.1", port, path: "/headers", method: "GET", headers: lines.flat(), setHost: false }, (res) => {
       let text = "";
       res.setEncoding("utf8").on("data", (d) => (text += d)).on("end", () => resolve(JSON.parse(text).headers));
     });

@@ -18,6 +18,14 @@ function nodeRequest(c: Context): IncomingMessage | undefined {
 }
 
 /**
+ * The client's address as the Node server saw it (the socket's peer). Behind a reverse proxy that is the
+ * proxy: forwarded headers are not trusted because nothing configures which proxy may set them.
+ */
+export function clientAddress(c: Context): string {
+  return nodeRequest(c)?.socket?.remoteAddress ?? "unknown";
+}
+
+/**
  * Every header as lowercase name → value, a repeated header's values joined with ", " (as fetch's
  * `Headers` does). On Node it walks `rawHeaders`: iterating `Headers` sorts and copies them each time.
  */
