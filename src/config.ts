@@ -45,6 +45,12 @@ export const configSchema = z.object({
   API_BODY_LIMIT_BYTES: intFrom(256 * 1024, 1024),
   /** Largest webhook body the bridge reads (bytes). */
   WEBHOOK_BODY_LIMIT_BYTES: intFrom(1024 * 1024, 1024),
+  /**
+   * Reverse proxies in front of the bridge that each append the address they received from to
+   * X-Forwarded-For (1 for a single nginx or load balancer). 0: the socket's peer is the client and
+   * X-Forwarded-For is ignored (a client could write anything in it).
+   */
+  TRUST_PROXY_HOPS: intFrom(0, 0, 10),
   /** Store API requests per minute and key; 0 turns the limit off. */
   RATE_LIMIT_PER_MINUTE: intFrom(1200),
   /** How long a checkout session stays payable. */

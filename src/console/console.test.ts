@@ -103,6 +103,28 @@ describeEachDatabase("console routes", (makeDb) => {
     expect((await new ConsoleClient(app, "198.51.100.9").login("wrong password!", "user6")).status).toBe(401);
   });
 
+  it("behind a trusted reverse proxy, each client's failures count against its own address", async () => {
+    await setOperatorPassword(bridge.deps, password);
+    const behindProxy = (hops: number) => {
+      const deps = { ...bridge.deps, config: { ...bridge.deps.config, TRUST_PROXY_HOPS: hops } };
+      return new Hono().route("/dashboard", consoleRoutes(deps, { throttle: new LoginThrottle({ perUsername: 100, perAddress: 3 }) }));
+    };
+    // Every request reaches the bridge from the proxy (10.0.0.1); the proxy appends the client's address.
+    const spray = async (app: Hono, client: string) => {
+      const results: number[] = [];
+      for (let i = 1; i <= 4; i++) results.push((await new ConsoleClient(app, "10.0.0.1", client).login("wrong password!", `user${i}`)).status);
+      return results;
+    };
+    const trusting = behindProxy(1);
+    // The first entry is whatever the client wrote; the last is what the proxy appended.
+    expect(await spray(trusting, "192.0.2.66, 203.0.113.5")).toEqual([401, 401, 401, 429]);
+    expect((await new ConsoleClient(trusting, "10.0.0.1", "192.0.2.66, 203.0.113.6").login("wrong password!", "user9")).status).toBe(401);
+    // Without the setting, X-Forwarded-For is ignored: every client is the proxy, and shares its bucket.
+    const ignoring = behindProxy(0);
+    expect(await spray(ignoring, "203.0.113.5")).toEqual([401, 401, 401, 429]);
+    expect((await new ConsoleClient(ignoring, "10.0.0.1", "203.0.113.6").login("wrong password!", "user9")).status).toBe(429);
+  });
+
   it("signing out ends the session: the old cookie, replayed, no longer opens a page", async () => {
     await setOperatorPassword(bridge.deps, password);
     const ok = await client.login(password);

@@ -82,7 +82,7 @@ export function consoleRoutes(deps: BridgeDeps, options: { throttle?: LoginThrot
     }
     const username = text(form, "username") || "admin";
     const nowMs = deps.clock().getTime();
-    const address = clientAddress(c);
+    const address = clientAddress(c, deps.config.TRUST_PROXY_HOPS);
     const retryAfter = throttle.attempt(username, address, nowMs);
     if (retryAfter > 0) {
       c.header("Retry-After", String(retryAfter));

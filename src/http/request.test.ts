@@ -3,7 +3,7 @@ import { request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readRequestBody, requestHeaders } from "./request.ts";
+import { clientAddress, readRequestBody, requestHeaders } from "./request.ts";
 import { ApiError, errorResponse } from "./errors.ts";
 
 const maxBytes = 1000;
@@ -124,6 +124,32 @@ describe("requestHeaders", () => {
     const res = await echoApp().request("/headers", { headers });
     const body = (await res.json()) as { headers: Record<string, string> };
     expect(sent(body.headers)).toEqual(expected);
+  });
+});
+
+describe("clientAddress", () => {
+  const app = new Hono();
+  app.get("/who", (c) => c.text(clientAddress(c, Number(c.req.query("proxies")))));
+  /** As the Node server would see it: the socket's peer is our proxy, 10.0.0.1. */
+  const who = async (proxies: number, forwardedFor?: string) =>
+    (await app.request(`/who?proxies=${proxies}`, { headers: forwardedFor ? { "x-forwarded-for": forwardedFor } : {} }, { incoming: { socket: { remoteAddress: "10.0.0.1" } } })).text();
+
+  it("is the socket's peer without trusted proxies, whatever X-Forwarded-For says", async () => {
+    expect(await who(0, "203.0.113.9")).toBe("10.0.0.1");
+    expect(await who(0)).toBe("10.0.0.1");
+  });
+
+  it("is the entry the outermost trusted proxy appended, never one the client wrote", async () => {
+    expect(await who(1, "198.51.100.1, 203.0.113.9")).toBe("203.0.113.9");
+    expect(await who(2, "198.51.100.1, 203.0.113.9")).toBe("198.51.100.1");
+    // A request that came around the proxy has no header: its peer is the client.
+    expect(await who(1)).toBe("10.0.0.1");
+    // Fewer entries than proxies: the leftmost address there is.
+    expect(await who(3, "203.0.113.9")).toBe("203.0.113.9");
+  });
+
+  it("is \"unknown\" without a Node request", async () => {
+    expect(await (await app.request("/who?proxies=0")).text()).toBe("unknown");
   });
 });
 

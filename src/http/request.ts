@@ -18,11 +18,18 @@ function nodeRequest(c: Context): IncomingMessage | undefined {
 }
 
 /**
- * The client's address as the Node server saw it (the socket's peer). Behind a reverse proxy that is the
- * proxy: forwarded headers are not trusted because nothing configures which proxy may set them.
+ * The client's address. With no trusted proxy it is the socket's peer. Behind `trustedProxies` reverse
+ * proxies, each of which appends the address it received from to X-Forwarded-For, it is the entry the
+ * outermost trusted proxy appended: entries to its left were written by the client (or by proxies we do
+ * not run) and can say anything, so they are never used. Fewer entries than proxies (a request that came
+ * around them) falls back to the leftmost address there is.
  */
-export function clientAddress(c: Context): string {
-  return nodeRequest(c)?.socket?.remoteAddress ?? "unknown";
+export function clientAddress(c: Context, trustedProxies = 0): string {
+  const peer = nodeRequest(c)?.socket?.remoteAddress ?? "unknown";
+  if (trustedProxies === 0) return peer;
+  const forwarded = (c.req.header("x-forwarded-for") ?? "").split(",").map((entry) => entry.trim()).filter(Boolean);
+  const chain = [...forwarded, peer];
+  return chain[Math.max(0, chain.length - 1 - trustedProxies)]!;
 }
 
 /**

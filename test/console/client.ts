@@ -4,13 +4,21 @@ import type { Hono } from "hono";
 export class ConsoleClient {
   private readonly cookies = new Map<string, string>();
 
-  /** `address` stands in for the socket peer the Node server would pass as `env.incoming`. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  constructor(private readonly app: Hono<any>, private readonly address?: string) {}
+  /**
+   * `address` stands in for the socket peer the Node server would pass as `env.incoming`; `forwardedFor`,
+   * when given, is sent as X-Forwarded-For on every request (a client behind a reverse proxy).
+   */
+  constructor(
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    private readonly app: Hono<any>,
+    private readonly address?: string,
+    private readonly forwardedFor?: string,
+  ) {}
 
   async request(path: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     if (this.cookies.size) headers.set("cookie", [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "));
+    if (this.forwardedFor) headers.set("x-forwarded-for", this.forwardedFor);
     const env = this.address ? { incoming: { socket: { remoteAddress: this.address } } } : undefined;
     const res = await this.app.request(path, { ...init, headers }, env);
     for (const line of res.headers.getSetCookie()) {
