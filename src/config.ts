@@ -46,6 +46,11 @@ export const configSchema = z.object({
   /** Largest webhook body the bridge reads (bytes). */
   WEBHOOK_BODY_LIMIT_BYTES: intFrom(1024 * 1024, 1024),
   /**
+   * Failed store-API authentications per client address and minute; past it the address gets 429 without
+   * its key being looked at, until the minute ends. 0 turns the limit off.
+   */
+  API_KEY_FAILURES_PER_MINUTE: intFrom(60),
+  /**
    * Reverse proxies in front of the bridge that each append the address they received from to
    * X-Forwarded-For (1 for a single nginx or load balancer). 0: the socket's peer is the client and
    * X-Forwarded-For is ignored (a client could write anything in it).

@@ -4,6 +4,7 @@ import type { BridgeDeps } from "../deps.ts";
 import { MinuteWindows } from "../usecases/minute-windows.ts";
 import { authenticateApiKey, type AuthenticatedStore } from "../usecases/stores.ts";
 import { ApiError } from "./errors.ts";
+import { clientAddress } from "./request.ts";
 
 export type AppEnv = {
   Variables: {
@@ -14,15 +15,35 @@ export type AppEnv = {
   };
 };
 
-/** `Authorization: Bearer sk_test_…` (or Basic with the key as user name, as Stripe accepts). */
+const failuresByBridge = new WeakMap<BridgeDeps, MinuteWindows>();
+
+/**
+ * `Authorization: Bearer sk_test_…` (or Basic with the key as user name, as Stripe accepts). An address
+ * that failed `API_KEY_FAILURES_PER_MINUTE` times this minute is refused with 429 before its key is looked
+ * at: guessing keys is hopeless anyway (they are 192-bit random), but each guess costs a hash and a
+ * database read, and a client that keeps failing is misconfigured or hostile. Behind a NAT or a proxy
+ * (see TRUST_PROXY_HOPS) a client with a right key can share the refusal, for the rest of the minute.
+ */
 export function requireApiKey(deps: BridgeDeps): MiddlewareHandler<AppEnv> {
+  // One budget per bridge, shared by every route group that requires the key.
+  let failures = failuresByBridge.get(deps);
+  if (!failures) failuresByBridge.set(deps, (failures = new MinuteWindows()));
+  const failureLimit = deps.config.API_KEY_FAILURES_PER_MINUTE;
   return async (c, next) => {
+    const address = clientAddress(c, deps.config.TRUST_PROXY_HOPS);
+    const now = deps.clock().getTime();
+    if (failureLimit > 0 && failures.count(address, now) >= failureLimit) {
+      throw new ApiError("rate_limited", `Too many failed authentications from this address: at most ${failureLimit} per minute.`, undefined, {
+        "Retry-After": String(Math.ceil((MinuteWindows.endOf(now) - now) / 1000)),
+      });
+    }
     const header = c.req.header("authorization") ?? "";
     let key = "";
     if (header.startsWith("Bearer ")) key = header.slice(7).trim();
     else if (header.startsWith("Basic ")) key = Buffer.from(header.slice(6), "base64").toString("utf8").split(":")[0] ?? "";
     const store = key ? await authenticateApiKey(deps, key) : undefined;
     if (!store) {
+      if (failureLimit > 0) failures.hit(address, now);
       throw new ApiError("unauthenticated", "A valid secret key is required: Authorization: Bearer sk_test_… or sk_live_…", undefined, {
         "WWW-Authenticate": 'Bearer realm="cartbridge"',
       });

@@ -5,6 +5,17 @@
 export class MinuteWindows {
   private readonly windows = new Map<string, { start: number; count: number }>();
 
+  /** The count of `key` in the current window, without counting anything. */
+  count(key: string, nowMs: number): number {
+    const w = this.windows.get(key);
+    return w && w.start === nowMs - (nowMs % 60_000) ? w.count : 0;
+  }
+
+  /** When the window that holds `nowMs` ends. */
+  static endOf(nowMs: number): number {
+    return nowMs - (nowMs % 60_000) + 60_000;
+  }
+
   /** Counts one event for `key`; returns the count in the current window and when that window ends. */
   hit(key: string, nowMs: number): { count: number; endsAt: number } {
     const start = nowMs - (nowMs % 60_000);

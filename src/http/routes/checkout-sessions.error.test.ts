@@ -17,7 +17,7 @@ describeEachDatabase("store API error paths: status, envelope, nothing written",
     // Pinned to the middle of a minute: the rate limit and the rejection budget count per clock minute, and
     // a run that crossed a minute boundary would get a second budget.
     const pinned = new Date(Math.floor(Date.now() / 60_000) * 60_000 + 30_000);
-    bridge = await createTestBridge({ databaseUrl: db.url, clock: () => pinned, config: { RATE_LIMIT_PER_MINUTE: "30", API_BODY_LIMIT_BYTES: "4096" } });
+    bridge = await createTestBridge({ databaseUrl: db.url, clock: () => pinned, config: { RATE_LIMIT_PER_MINUTE: "30", API_BODY_LIMIT_BYTES: "4096", API_KEY_FAILURES_PER_MINUTE: "5" } });
     store = await createTestStore(bridge, "http://127.0.0.1:9/unused");
   });
   afterEach(async () => {
@@ -100,6 +100,20 @@ describeEachDatabase("store API error paths: status, envelope, nothing written",
     const res = await bridge.app.request(`/pay/${created.id}`);
     expect(res.status).toBe(410);
     expect(await res.text()).toContain('href="https://shop.example/cart"');
+  });
+
+  it("429 for an address past its failed authentications, even with a right key; other addresses go on", async () => {
+    // As the Node server passes it: the socket's peer.
+    const from = (address: string, key: string) =>
+      bridge.app.request("/v1/checkout_sessions/cs_missing", { headers: { authorization: `Bearer ${key}` } }, { incoming: { socket: { remoteAddress: address } } });
+    const wrong = "sk_test_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    for (let i = 0; i < 5; i++) await expectError(await from("203.0.113.5", wrong), 401, "unauthenticated");
+    const refused = await from("203.0.113.5", store.testKey);
+    await expectError(refused, 429, "rate_limited");
+    expect(refused.headers.get("retry-after")).toBe("30");
+    // Another address: its own budget, and a right key works.
+    await expectError(await from("203.0.113.6", wrong), 401, "unauthenticated");
+    await expectError(await from("203.0.113.6", store.testKey), 404, "not_found");
   });
 
   it("429 with Retry-After past the rate limit", async () => {
