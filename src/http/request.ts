@@ -11,6 +11,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { Context } from "hono";
+import type { z } from "zod";
 import { ApiError } from "./errors.ts";
 
 function nodeRequest(c: Context): IncomingMessage | undefined {
@@ -55,6 +56,24 @@ export function requestHeaders(c: Context): Record<string, string> {
     headers[name] = earlier === undefined ? raw[i + 1]! : `${earlier}, ${raw[i + 1]!}`;
   }
   return headers;
+}
+
+/**
+ * A JSON body checked against its schema: `400 invalid_json` when it does not parse, `422
+ * validation_failed` (with a field error per issue) when it does not fit.
+ */
+export function parseJsonBody<T>(raw: string, schema: z.ZodType<T>, invalidMessage = "The request body is not valid."): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new ApiError("invalid_json", "The request body is not valid JSON.");
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    throw new ApiError("validation_failed", invalidMessage, parsed.error.issues.map((i) => ({ path: i.path.join(".") || "(body)", message: i.message })));
+  }
+  return parsed.data;
 }
 
 /** The request body as bytes, refused with `413 body_too_large` past a limit. */

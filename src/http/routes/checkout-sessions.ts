@@ -3,7 +3,7 @@ import { createCheckoutSessionSchema } from "../../api/schemas.ts";
 import type { BridgeDeps } from "../../deps.ts";
 import { createCheckoutSession, createCheckoutSessionOnce, priceCart } from "../../usecases/create-checkout-session.ts";
 import { loadPublicSession } from "../../usecases/session-records.ts";
-import { readRequestBody } from "../request.ts";
+import { parseJsonBody, readRequestBody } from "../request.ts";
 import { ApiError } from "../errors.ts";
 import { rateLimit, requireApiKey, type AppEnv } from "../middleware.ts";
 
@@ -17,30 +17,17 @@ export function checkoutSessionRoutes(deps: BridgeDeps): Hono<AppEnv> {
   app.post("/", async (c) => {
     const store = c.get("store");
     const rawBody = utf8.decode(await readRequestBody(c, { maxBytes: deps.config.API_BODY_LIMIT_BYTES, what: "The request body" }));
-    let json: unknown;
-    try {
-      json = JSON.parse(rawBody);
-    } catch {
-      throw new ApiError("invalid_json", "The request body is not valid JSON.");
-    }
-    const parsed = createCheckoutSessionSchema.safeParse(json);
-    if (!parsed.success) {
-      throw new ApiError(
-        "validation_failed",
-        "The request body is not a valid checkout session.",
-        parsed.error.issues.map((i) => ({ path: i.path.join(".") || "(body)", message: i.message })),
-      );
-    }
+    const input = parseJsonBody(rawBody, createCheckoutSessionSchema, "The request body is not a valid checkout session.");
 
     const idempotencyKey = c.req.header("idempotency-key");
     if (!idempotencyKey) {
-      const session = await createCheckoutSession(deps, { store, input: parsed.data });
+      const session = await createCheckoutSession(deps, { store, input });
       return c.json(session, 201);
     }
     // A cart that does not add up is refused before the key is taken: a 422 then writes nothing, and a
     // retry of the same bad request is answered 422 again instead of 409 while the first one fails.
     const outcome = await createCheckoutSessionOnce(deps, {
-      store, input: parsed.data, cart: priceCart(parsed.data), idempotencyKey,
+      store, input, cart: priceCart(input), idempotencyKey,
       fingerprint: `POST /v1/checkout_sessions\n${store.livemode}\n${rawBody}`,
     });
     if (!outcome.replayed) return c.json(outcome.session, 201);

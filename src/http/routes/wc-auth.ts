@@ -22,6 +22,7 @@ import { checkWooCredentials, woocommerceCredentials } from "../../stores/woocom
 import { updateStoreCredentials } from "../../usecases/stores.ts";
 import { ApiError } from "../errors.ts";
 import { rateLimit, requireApiKey, type AppEnv } from "../middleware.ts";
+import { parseJsonBody } from "../request.ts";
 
 const connectTtlMs = 30 * 60_000;
 const httpUrl = z.url({ protocol: /^https?$/ }).max(2048);
@@ -54,20 +55,6 @@ const callbackBody = z.object({
   key_permissions: z.string(),
 });
 
-async function parseJson<T>(raw: string, schema: z.ZodType<T>): Promise<T> {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw new ApiError("invalid_json", "The request body is not valid JSON.");
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    throw new ApiError("validation_failed", "The request body is not valid.", parsed.error.issues.map((i) => ({ path: i.path.join(".") || "(body)", message: i.message })));
-  }
-  return parsed.data;
-}
-
 async function loadWooStore(deps: BridgeDeps, storeId: string): Promise<Record<string, unknown>> {
   const store = await deps.db.kysely.selectFrom("stores").selectAll().where("id", "=", storeId).executeTakeFirst();
   if (!store || store.platform !== "woocommerce") {
@@ -88,7 +75,7 @@ export function wcAuthRoutes(deps: BridgeDeps): Hono<AppEnv> {
 
   app.post("/connect", ...authed, async (c) => {
     const store = c.get("store");
-    const body = await parseJson(await c.req.text(), connectBody);
+    const body = parseJsonBody(await c.req.text(), connectBody);
     // WC_Auth refuses any callback_url that is not https (localhost included), and only after the admin
     // has logged in; say so here instead of sending the admin to a page that can only fail.
     if (new URL(base).protocol !== "https:") {
@@ -121,7 +108,7 @@ export function wcAuthRoutes(deps: BridgeDeps): Hono<AppEnv> {
   });
 
   app.post("/wc-auth/callback", async (c) => {
-    const body = await parseJson(await c.req.text(), callbackBody);
+    const body = parseJsonBody(await c.req.text(), callbackBody);
     const now = deps.clock().getTime();
     const tokenHash = sha256Hex(body.user_id);
     const row = await db.selectFrom("woocommerce_connect_requests").selectAll().where("token_hash", "=", tokenHash).executeTakeFirst();
@@ -170,7 +157,7 @@ export function wcAuthRoutes(deps: BridgeDeps): Hono<AppEnv> {
 
   app.post("/credentials", ...authed, async (c) => {
     const store = c.get("store");
-    const body = await parseJson(await c.req.text(), pastedKeysBody);
+    const body = parseJsonBody(await c.req.text(), pastedKeysBody);
     const current = await loadWooStore(deps, store.storeId);
     const credentials = woocommerceCredentials.parse({
       ...current,
