@@ -30,9 +30,10 @@ export function requireApiKey(deps: BridgeDeps): MiddlewareHandler<AppEnv> {
   if (!failures) failuresByBridge.set(deps, (failures = new MinuteWindows()));
   const failureLimit = deps.config.API_KEY_FAILURES_PER_MINUTE;
   return async (c, next) => {
-    const address = clientAddress(c, deps.config.TRUST_PROXY_HOPS);
+    // Off (0): no address is worked out at all.
+    const address = failureLimit > 0 ? clientAddress(c, deps.config.TRUST_PROXY_HOPS) : undefined;
     const now = deps.clock().getTime();
-    if (failureLimit > 0 && failures.count(address, now) >= failureLimit) {
+    if (address !== undefined && failures.count(address, now) >= failureLimit) {
       throw new ApiError("rate_limited", `Too many failed authentications from this address: at most ${failureLimit} per minute.`, undefined, {
         "Retry-After": String(Math.ceil((MinuteWindows.endOf(now) - now) / 1000)),
       });
@@ -43,7 +44,7 @@ export function requireApiKey(deps: BridgeDeps): MiddlewareHandler<AppEnv> {
     else if (header.startsWith("Basic ")) key = Buffer.from(header.slice(6), "base64").toString("utf8").split(":")[0] ?? "";
     const store = key ? await authenticateApiKey(deps, key) : undefined;
     if (!store) {
-      if (failureLimit > 0) failures.hit(address, now);
+      if (address !== undefined) failures.hit(address, now);
       throw new ApiError("unauthenticated", "A valid secret key is required: Authorization: Bearer sk_test_… or sk_live_…", undefined, {
         "WWW-Authenticate": 'Bearer realm="cartbridge"',
       });

@@ -8,17 +8,17 @@ export class MinuteWindows {
   /** The count of `key` in the current window, without counting anything. */
   count(key: string, nowMs: number): number {
     const w = this.windows.get(key);
-    return w && w.start === nowMs - (nowMs % 60_000) ? w.count : 0;
+    return w && w.start === startOf(nowMs) ? w.count : 0;
   }
 
   /** When the window that holds `nowMs` ends. */
   static endOf(nowMs: number): number {
-    return nowMs - (nowMs % 60_000) + 60_000;
+    return startOf(nowMs) + 60_000;
   }
 
   /** Counts one event for `key`; returns the count in the current window and when that window ends. */
   hit(key: string, nowMs: number): { count: number; endsAt: number } {
-    const start = nowMs - (nowMs % 60_000);
+    const start = startOf(nowMs);
     let w = this.windows.get(key);
     if (!w || w.start !== start) {
       if (this.windows.size > 10_000) this.windows.clear(); // bounded memory under a flood of made-up keys
@@ -27,4 +27,9 @@ export class MinuteWindows {
     }
     return { count: ++w.count, endsAt: start + 60_000 };
   }
+}
+
+/** The start of the clock minute that holds `nowMs`. */
+function startOf(nowMs: number): number {
+  return nowMs - (nowMs % 60_000);
 }
